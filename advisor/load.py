@@ -1,0 +1,152 @@
+"""Load and validate a knowledge base folder: YAML -> JSON Schema -> pydantic -> graph -> rules.
+
+Every problem in every file is collected in one pass; the caller gets either a KnowledgeBase or a
+ProblemError carrying all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .graph import build_graph
+from .kb import KINDS, CompiledPitfall, KnowledgeBase, Located
+from .models import Pitfall
+from .paths import KNOWLEDGE
+from .problems import Problem, ProblemError, display_path, json_path
+from .rules import RuleError, apply_overrides, compile_condition, compile_template, nominal_context
+from .schemas import validate
+from .yamlio import line_of, load_yaml_file
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def _files(root: Path) -> tuple[list[tuple[str, Path]], list[Problem]]:
+    found, problems = [], []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        folder = rel.parts[0] if len(rel.parts) > 1 else ""
+        if path.suffix not in YAML_SUFFIXES:
+            if path.name != "README.md":
+                problems.append(Problem(display_path(path), 0, "", "not a YAML file (expected .yaml)", "layout"))
+            continue
+        if folder not in KINDS:
+            problems.append(Problem(display_path(path), 0, "", f"not in a known folder; put it under one of: "
+                                    f"{', '.join(KINDS)}", "layout"))
+            continue
+        found.append((folder, path))
+    return found, problems
+
+
+def _pydantic_problems(exc: ValidationError, file: str, lines: dict) -> list[Problem]:
+    out = []
+    for err in exc.errors():
+        path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        out.append(Problem(file, line_of(lines, path), json_path(path), err["msg"], "model"))
+    return out
+
+
+def load_kb(root: Path | str = KNOWLEDGE) -> KnowledgeBase:
+    """Load every entity under ``root``.
+
+    Raises:
+        ProblemError: with every problem found, if there is any.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ProblemError([Problem(display_path(root), 0, "", "no such knowledge-base folder", "io")])
+    kb = KnowledgeBase()
+    files, problems = _files(root)
+    digest = hashlib.sha256()
+    for folder, path in files:
+        schema_name, kind, model = KINDS[folder]
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+        try:
+            data, lines, name = load_yaml_file(path)
+        except ProblemError as exc:
+            problems += exc.problems
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(name, line_of(lines, ()), "$", f"expected a mapping (a {kind} entry), "
+                                    f"got {type(data).__name__}", "schema"))
+            continue
+        found = validate(data, schema_name, name, lines)
+        ident = data.get("id")
+        if isinstance(ident, str) and ident != path.stem:
+            found.append(Problem(name, line_of(lines, ("id",)), "$.id",
+                                 f"id '{ident}' does not match the file name '{path.stem}'", "id"))
+        if isinstance(ident, str) and ident in kb.where:
+            first = kb.where[ident]
+            found.append(Problem(name, line_of(lines, ("id",)), "$.id",
+                                 f"duplicate id '{ident}' (also {first.file}:{line_of(first.lines, ('id',))})",
+                                 "id"))
+        if found:
+            problems += found
+            continue
+        try:
+            entity = model.model_validate(data)
+        except ValidationError as exc:
+            problems += _pydantic_problems(exc, name, lines)
+            continue
+        kb.entities[kind][entity.id] = entity
+        kb.where[entity.id] = Located(name, lines)
+    kb.digest = digest.hexdigest()
+    kb.files = len(files)
+    _, graph_problems = build_graph(kb)
+    problems += graph_problems
+    problems += _compile_rules(kb)
+    if problems:
+        raise ProblemError(problems)
+    return kb
+
+
+def _compile_rules(kb: KnowledgeBase) -> list[Problem]:
+    """Compile each pitfall's condition and evidence; run its cases against the nominal context."""
+    problems = []
+    nominal = nominal_context()
+    for pitfall in kb.pitfalls.values():
+        loc = kb.where[pitfall.id]
+
+        def report(path: tuple, message: str, _loc=loc) -> None:
+            problems.append(Problem(_loc.file, line_of(_loc.lines, path), json_path(path), message, "rule"))
+
+        compiled = {}
+        for key, compile_ in (("condition", compile_condition), ("evidence", compile_template)):
+            try:
+                compiled[key] = compile_(getattr(pitfall, key))
+            except RuleError as exc:
+                report((key,), str(exc))
+        if len(compiled) < 2:
+            continue
+        condition, evidence = compiled["condition"], compiled["evidence"]
+        problems_before = len(problems)
+        _check_cases(pitfall, condition, evidence, nominal, report)
+        if len(problems) == problems_before:
+            kb.rules[pitfall.id] = CompiledPitfall(pitfall, condition, evidence)
+    return problems
+
+
+def _check_cases(pitfall: Pitfall, condition, evidence, nominal: dict, report) -> None:
+    try:
+        if condition(nominal) is not False:
+            report(("condition",), "fires on the nominal context (a healthy project); tighten it")
+        evidence.render(nominal)
+    except Exception as exc:  # noqa: BLE001 - CEL raises TypeError/KeyError/RuntimeError
+        report(("condition",), f"cannot be evaluated: {type(exc).__name__}: {exc}")
+        return
+    for outcome, cases in (("fires", pitfall.cases.fires), ("quiet", pitfall.cases.quiet)):
+        for i, overrides in enumerate(cases):
+            path = ("cases", outcome, i)
+            try:
+                ctx = apply_overrides(nominal, overrides)
+                result = condition(ctx)
+                evidence.render(ctx)
+            except Exception as exc:  # noqa: BLE001
+                report(path, f"case cannot be evaluated: {exc}")
+                continue
+            if result is not (outcome == "fires"):
+                report(path, f"expected the condition to be {outcome == 'fires'}, got {result!r}")
