@@ -80,7 +80,7 @@ def kb_validate(path: Optional[Path] = typer.Argument(None, help="Knowledge-base
         typer.echo(json.dumps({"ok": True, "files": kb.files, "counts": kb.counts(), "digest": kb.digest,
                                "seconds": round(seconds, 3)}, indent=2))
         return
-    counts = ", ".join(f"{n} {kind}s" for kind, n in kb.counts().items())
+    counts = ", ".join(f"{kind}s: {n}" for kind, n in kb.counts().items())
     typer.echo(f"knowledge base OK: {kb.files} files ({counts}) in {seconds:.2f} s")
 
 
@@ -107,12 +107,12 @@ def kb_list(kind: str = typer.Argument(..., help="boards, frameworks, operators,
     from rich.console import Console
     from rich.table import Table
 
-    out = Table(title=f"{len(table)} {resolved}s", header_style="bold")
+    out = Table(title=f"{resolved}s: {len(table)}", header_style="bold")
     for col in header:
         out.add_column(col, overflow="fold")
     for row in table:
         out.add_row(*row)
-    Console(width=max(100, Console().width)).print(out)
+    Console(width=max(160, Console().width)).print(out)
 
 
 @kb_app.command("show")

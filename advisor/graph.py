@@ -34,8 +34,11 @@ def _values(entity, path: tuple) -> list[tuple[tuple, str]]:
     return [(path, value)]
 
 
-def build_graph(kb: KnowledgeBase) -> tuple[nx.MultiDiGraph, list[Problem]]:
+def build_graph(kb: KnowledgeBase, broken: set[str] = frozenset()) -> tuple[nx.MultiDiGraph, list[Problem]]:
     """Nodes are entity ids (attribute ``kind``); edges carry the relation name.
+
+    References to ``broken`` ids (entries that failed to load) are skipped: their own problem
+    was reported already.
 
     Returns:
         The graph and every dangling reference, cycle or inconsistency found.
@@ -51,6 +54,8 @@ def build_graph(kb: KnowledgeBase) -> tuple[nx.MultiDiGraph, list[Problem]]:
             for ref_path, target in _values(entity, path):
                 if target in kb.entities[dst_kind]:
                     graph.add_edge(entity.id, target, relation=relation)
+                    continue
+                if target in broken:
                     continue
                 other = kb.kind_of(target)
                 why = f"is a {other}, not a {dst_kind}" if other else \

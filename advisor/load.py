@@ -61,6 +61,7 @@ def load_kb(root: Path | str = KNOWLEDGE) -> KnowledgeBase:
         raise ProblemError([Problem(display_path(root), 0, "", "no such knowledge-base folder", "io")])
     kb = KnowledgeBase()
     files, problems = _files(root)
+    broken: set[str] = set()  # ids of entries that failed: references to them are not reported again
     digest = hashlib.sha256()
     for folder, path in files:
         schema_name, kind, model = KINDS[folder]
@@ -69,13 +70,16 @@ def load_kb(root: Path | str = KNOWLEDGE) -> KnowledgeBase:
             data, lines, name = load_yaml_file(path)
         except ProblemError as exc:
             problems += exc.problems
+            broken.add(path.stem)
             continue
         if not isinstance(data, dict):
+            broken.add(path.stem)
             problems.append(Problem(name, line_of(lines, ()), "$", f"expected a mapping (a {kind} entry), "
                                     f"got {type(data).__name__}", "schema"))
             continue
         found = validate(data, schema_name, name, lines)
         ident = data.get("id")
+        broken.add(path.stem)
         if isinstance(ident, str) and ident != path.stem:
             found.append(Problem(name, line_of(lines, ("id",)), "$.id",
                                  f"id '{ident}' does not match the file name '{path.stem}'", "id"))
@@ -94,9 +98,10 @@ def load_kb(root: Path | str = KNOWLEDGE) -> KnowledgeBase:
             continue
         kb.entities[kind][entity.id] = entity
         kb.where[entity.id] = Located(name, lines)
+        broken.discard(path.stem)
     kb.digest = digest.hexdigest()
     kb.files = len(files)
-    _, graph_problems = build_graph(kb)
+    _, graph_problems = build_graph(kb, broken)
     problems += graph_problems
     problems += _compile_rules(kb)
     if problems:

@@ -135,8 +135,8 @@ def compile_condition(expr: str) -> Condition:
     try:
         program = cel.compile(expr)
     except ValueError as exc:
-        first = str(exc).splitlines()
-        raise RuleError(" ".join(line.strip() for line in first[:2])) from None
+        text = " ".join(line.strip() for line in str(exc).splitlines()[:2])
+        raise RuleError(text.split(" expecting {")[0]) from None
     return Condition(expr, program)
 
 

@@ -1,0 +1,49 @@
+"""Run one .tflite model in the tflite-micro interpreter and print a JSON verdict.
+
+Run as a child process (``python -m advisor.tflm_child MODEL``): the interpreter can abort the
+whole process (SIGABRT) on some models instead of raising, and that must not take the caller down.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+
+
+def main(argv: list[str]) -> int:
+    path = argv[0]
+    seed = int(argv[1]) if len(argv) > 1 else 0
+    from tflite_micro import runtime
+
+    data = open(path, "rb").read()
+    try:
+        interp = runtime.Interpreter.from_bytes(data)
+        rng = np.random.default_rng(seed)
+        for i in range(_input_count(data)):
+            detail = interp.get_input_details(i)
+            shape, dtype = tuple(detail["shape"]), np.dtype(detail["dtype"])
+            if np.issubdtype(dtype, np.integer):
+                info = np.iinfo(dtype)
+                x = rng.integers(max(info.min, -128), min(info.max, 127) + 1, size=shape).astype(dtype)
+            else:
+                x = rng.standard_normal(shape).astype(dtype)
+            interp.set_input(x, i)
+        interp.invoke()
+        out = interp.get_output(0)
+    except (RuntimeError, ValueError) as exc:
+        print(json.dumps({"ok": False, "error": str(exc).strip()}))
+        return 0
+    print(json.dumps({"ok": True, "output_shape": list(np.shape(out)), "output_dtype": str(out.dtype)}))
+    return 0
+
+
+def _input_count(data: bytes) -> int:
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    return schema.Model.GetRootAs(data, 0).Subgraphs(0).InputsLength()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

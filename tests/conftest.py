@@ -1,0 +1,23 @@
+"""Shared test helpers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture
+def minimal_kb(tmp_path: Path) -> Path:
+    """A writable copy of the minimal valid fixture knowledge base."""
+    dest = tmp_path / "kb"
+    shutil.copytree(FIXTURES / "kb-minimal", dest)
+    return dest

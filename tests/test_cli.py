@@ -1,0 +1,76 @@
+"""The kb commands as a user runs them: exit codes, messages, JSON, and no TensorFlow import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from advisor.cli import app
+
+from conftest import FIXTURES
+
+runner = CliRunner()
+MINIMAL = str(FIXTURES / "kb-minimal")
+
+
+def test_validate_ok_on_fixture():
+    result = runner.invoke(app, ["kb", "validate", MINIMAL])
+    assert result.exit_code == 0, result.output
+    assert "knowledge base OK: 11 files (guideline-steps: 5, boards: 1" in result.output
+
+
+def test_validate_json():
+    result = runner.invoke(app, ["kb", "validate", MINIMAL, "--json"])
+    data = json.loads(result.output)
+    assert data["ok"] is True and data["counts"]["board"] == 1 and len(data["digest"]) == 64
+
+
+def test_validate_bad_kb_exits_2_with_lines_and_no_traceback(minimal_kb: Path):
+    (minimal_kb / "boards" / "demo-board.yaml").write_text("id: demo-board\nname: [oops\n")
+    result = runner.invoke(app, ["kb", "validate", str(minimal_kb)])
+    assert result.exit_code == 2
+    assert "demo-board.yaml:3: invalid YAML" in result.output
+    assert "Traceback" not in result.output and "1 problem found" in result.output
+
+
+def test_validate_missing_folder_exits_2(tmp_path: Path):
+    result = runner.invoke(app, ["kb", "validate", str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "no such knowledge-base folder" in result.output
+
+
+def test_list_and_show():
+    result = runner.invoke(app, ["kb", "list", "boards", "-k", MINIMAL])
+    assert result.exit_code == 0 and "demo-board" in result.output and "DEMO-M4F" in result.output
+    result = runner.invoke(app, ["kb", "list", "frameworks", "-k", MINIMAL, "--json"])
+    assert json.loads(result.output)[0]["id"] == "demo-runtime"
+    result = runner.invoke(app, ["kb", "show", "demo-board", "-k", MINIMAL])
+    assert result.exit_code == 0 and "sram_kb: 256" in result.output and "sources:" in result.output
+    result = runner.invoke(app, ["kb", "show", "demo-board", "-k", MINIMAL, "--json"])
+    assert json.loads(result.output)["class"] == "mcu"
+
+
+def test_unknown_kind_and_id_suggest():
+    result = runner.invoke(app, ["kb", "list", "bords", "-k", MINIMAL])
+    assert result.exit_code == 2 and "did you mean 'boards'" in result.output
+    result = runner.invoke(app, ["kb", "show", "demo-bord", "-k", MINIMAL])
+    assert result.exit_code == 2 and "did you mean 'demo-board'" in result.output
+
+
+def test_kb_commands_do_not_import_tensorflow():
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from advisor.cli import app\n"
+        "r = CliRunner()\n"
+        "for args in (['kb', 'validate'], ['kb', 'list', 'boards'], ['kb', 'show', 'tflite-micro']):\n"
+        "    res = r.invoke(app, args)\n"
+        "    assert res.exit_code == 0, res.output\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'tf_keras', 'keras', 'tflite_micro'))\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

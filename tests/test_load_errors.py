@@ -1,0 +1,50 @@
+"""Broken knowledge bases: every problem reported as file:line: $.path message, all in one run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from advisor.load import load_kb
+from advisor.problems import ProblemError
+
+from conftest import FIXTURES
+
+CASES = yaml.safe_load((FIXTURES / "bad_kb_cases.yaml").read_text())
+
+
+def _apply(kb: Path, case: dict) -> None:
+    for rel, text in case.get("write", {}).items():
+        target = kb / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if text.startswith("@copy "):
+            text = (kb / text.split(" ", 1)[1]).read_text()
+        target.write_text(text)
+    for rel, text in case.get("append", {}).items():
+        with open(kb / rel, "a") as fh:
+            fh.write(text)
+    for rel, pairs in case.get("replace", {}).items():
+        content = (kb / rel).read_text()
+        for old, new in pairs:
+            assert old in content, f"fixture text {old!r} not in {rel}"
+            content = content.replace(old, new)
+        (kb / rel).write_text(content)
+
+
+def test_minimal_fixture_is_valid():
+    kb = load_kb(FIXTURES / "kb-minimal")
+    assert kb.counts()["board"] == 1 and "arena-too-big" in kb.rules
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_bad_knowledge_base(minimal_kb: Path, case: dict):
+    _apply(minimal_kb, case)
+    with pytest.raises(ProblemError) as info:
+        load_kb(minimal_kb)
+    prefix = str(minimal_kb.resolve()) + "/"
+    lines = [p.render().replace(prefix, "") for p in info.value.problems]
+    assert len(lines) == len(case["expect"]), "\n".join(lines)
+    for line, expected in zip(lines, case["expect"]):
+        assert line.startswith(expected), f"{line!r} does not start with {expected!r}"
