@@ -41,6 +41,7 @@ class Mcu(Strict):
 
 
 class Npu(Strict):
+    kind: str
     name: str
     macs_per_cycle: Optional[int] = None
     gops: Optional[float] = None
