@@ -44,13 +44,18 @@ class Field:
     root: str
     name: str
     type: str  # number | string | boolean | array
+    enum: frozenset | None = None  # allowed values (of the items, for arrays)
 
 
 @lru_cache(maxsize=1)
 def vocabulary() -> dict[str, dict[str, Field]]:
     """The rule context's roots and fields, from the rule context schema."""
     spec = schema("rule-context")
-    return {root: {name: Field(root, name, f["type"]) for name, f in body["properties"].items()}
+    def enum(f: dict) -> frozenset | None:
+        values = f.get("enum", f.get("items", {}).get("enum"))
+        return frozenset(values) if values is not None else None
+
+    return {root: {name: Field(root, name, f["type"], enum(f)) for name, f in body["properties"].items()}
             for root, body in spec["properties"].items()}
 
 
@@ -113,6 +118,57 @@ def check_names(expr: str) -> list[str]:
             before_size = nxt in COMPARISONS and i + 2 < len(toks) and toks[i + 2][1] == "size"
             if not (after_size or before_size or prev == "["):
                 errors.append(f"integer literal {text}: numbers in the rule context are doubles, write {text}.0")
+    if not errors:
+        errors += _check_literals(toks, vocab)
+    return errors
+
+
+def _references(toks: list[tuple[str, str]], vocab) -> list[tuple[int, int, Field, bool]]:
+    """(first token, last token, field, is-a-single-item) for each field read and comprehension variable."""
+    refs: list[tuple[int, int, Field, bool]] = []
+    bound: dict[str, Field] = {}
+    for i, (kind, text) in enumerate(toks):
+        prev = toks[i - 1][1] if i else ""
+        if kind != "ident" or prev == ".":
+            continue
+        if text in vocab and i + 2 < len(toks) and toks[i + 1][1] == "." and toks[i + 2][1] in vocab[text]:
+            field = vocab[text][toks[i + 2][1]]
+            refs.append((i, i + 2, field, False))
+            if i + 6 < len(toks) and toks[i + 3][1] == "." and toks[i + 4][1] in MACROS and toks[i + 5][1] == "(":
+                bound[toks[i + 6][1]] = field
+        elif text in bound:
+            refs.append((i, i, bound[text], True))
+    return refs
+
+
+def _check_literals(toks: list[tuple[str, str]], vocab) -> list[str]:
+    """String literals compared with a closed-vocabulary field must be among its values."""
+    errors = []
+
+    def check(j: int, field: Field) -> None:
+        kind, text = toks[j]
+        value = text.strip("'\"")
+        if kind == "string" and value not in field.enum:
+            errors.append(f"'{value}' can never match {field.root}.{field.name}"
+                          f"{did_you_mean(value, field.enum)} (allowed: {', '.join(sorted(field.enum))})")
+
+    for start, end, field, item in _references(toks, vocab):
+        if field.enum is None:
+            continue
+        single = item or field.type != "array"
+        after = toks[end + 1][1] if end + 1 < len(toks) else ""
+        before = toks[start - 1][1] if start else ""
+        if after in ("==", "!=") and end + 2 < len(toks) and single:
+            check(end + 2, field)
+        if before in ("==", "!=") and start >= 2 and single:
+            check(start - 2, field)
+        if before == "in" and start >= 2 and not single:
+            check(start - 2, field)
+        if after == "in" and single and end + 2 < len(toks) and toks[end + 2][1] == "[":
+            j = end + 3
+            while j < len(toks) and toks[j][1] != "]":
+                check(j, field) if toks[j][0] == "string" else None
+                j += 1
     return errors
 
 
