@@ -246,7 +246,8 @@ def apply_overrides(context: dict, overrides: dict) -> dict:
         RuleError: unknown path, or a value of the wrong type (ints are not doubles).
     """
     vocab = vocabulary()
-    ctx = copy.deepcopy(context)
+    # NOTE: a shallow copy per root is enough: overrides replace values, they never mutate them.
+    ctx = {root: dict(fields) for root, fields in context.items()}
     for key, value in overrides.items():
         root, _, name = str(key).partition(".")
         field = vocab.get(root, {}).get(name)

@@ -10,6 +10,9 @@ from .problems import Problem, ProblemError, display_path, json_path
 
 LineMap = dict[tuple, int]
 
+# libyaml's parser is ~5x faster and keeps node marks too; both build only plain data (safe).
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def _walk(node: yaml.Node, path: tuple, lines: LineMap, problems: list[Problem], file: str) -> None:
     lines[path] = node.start_mark.line + 1
@@ -47,7 +50,7 @@ def load_yaml_text(text: str, file: str) -> tuple[object, LineMap]:
     lines: LineMap = {}
     problems: list[Problem] = []
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         try:
             node = loader.get_single_node()
             if node is None:
