@@ -21,6 +21,8 @@ from .kb import KnowledgeBase
 from .opbuilders import BUILDERS
 from .problems import Problem, ProblemError
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 PROBED_DTYPES = ("int8", "float32")
 PROBE_FRAMEWORKS = ("tflite-micro",)
 
@@ -76,8 +78,11 @@ def _runtime_version() -> str:
 
 def run_in_child(model: Path, timeout: float = 120.0) -> tuple[bool, str]:
     """Run ``model`` in the TFLM interpreter in a child process; (ok, reason)."""
-    proc = subprocess.run([sys.executable, "-m", "advisor.tflm_child", str(model)],
-                          capture_output=True, text=True, timeout=timeout)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "advisor.tflm_child", str(model)],
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False, f"interpreter did not finish within {timeout:.0f} s"
     if proc.returncode < 0:
         name = signal.Signals(-proc.returncode).name
         return False, f"interpreter crashed ({name}): {_last_line(proc.stderr)}"
@@ -169,4 +174,3 @@ def _progress(items, label: str, enabled: bool, total: int | None = None):
     yield from track(items, description=label, total=total, transient=True)
 
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

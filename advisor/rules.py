@@ -167,7 +167,8 @@ def _check_literals(toks: list[tuple[str, str]], vocab) -> list[str]:
         if after == "in" and single and end + 2 < len(toks) and toks[end + 2][1] == "[":
             j = end + 3
             while j < len(toks) and toks[j][1] != "]":
-                check(j, field) if toks[j][0] == "string" else None
+                if toks[j][0] == "string":
+                    check(j, field)
                 j += 1
     return errors
 

@@ -25,18 +25,12 @@ def _walk(node: yaml.Node, path: tuple, lines: LineMap, problems: list[Problem],
                 problems.append(Problem(file, line, json_path(path + (key,)),
                                         f"duplicate key '{key}' (first at line {seen[key]})", "yaml"))
             seen[key] = line
+            _walk(value_node, path + (key,), lines, problems, file)
             # A key's own line is where people look; its value may start on the next one.
             lines[path + (key,)] = line
-            _walk_children(value_node, path + (key,), lines, problems, file)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _walk(item, path + (i,), lines, problems, file)
-
-
-def _walk_children(node: yaml.Node, path: tuple, lines: LineMap, problems: list[Problem], file: str) -> None:
-    keep = lines[path]
-    _walk(node, path, lines, problems, file)
-    lines[path] = keep
 
 
 def load_yaml_text(text: str, file: str) -> tuple[object, LineMap]:
