@@ -79,7 +79,6 @@ def load_kb(root: Path | str = KNOWLEDGE) -> KnowledgeBase:
             continue
         found = validate(data, schema_name, name, lines)
         ident = data.get("id")
-        broken.add(path.stem)
         if isinstance(ident, str) and ident != path.stem:
             found.append(Problem(name, line_of(lines, ("id",)), "$.id",
                                  f"id '{ident}' does not match the file name '{path.stem}'", "id"))
@@ -90,15 +89,16 @@ def load_kb(root: Path | str = KNOWLEDGE) -> KnowledgeBase:
                                  "id"))
         if found:
             problems += found
+            broken.add(path.stem)
             continue
         try:
             entity = model.model_validate(data)
         except ValidationError as exc:
             problems += _pydantic_problems(exc, name, lines)
+            broken.add(path.stem)
             continue
         kb.entities[kind][entity.id] = entity
         kb.where[entity.id] = Located(name, lines)
-        broken.discard(path.stem)
     kb.digest = digest.hexdigest()
     kb.files = len(files)
     _, graph_problems = build_graph(kb, broken)
