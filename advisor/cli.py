@@ -159,6 +159,116 @@ def kb_probe_ops(ops: Optional[str] = typer.Option(None, "--ops", help="Comma-se
     raise typer.Exit(EXIT_FINDINGS if report.disagreements else EXIT_OK)
 
 
+TopOption = typer.Option(5, "--top", "-n", min=1, help="How many recommendations to show.")
+
+
+def _requirements(path: Path, kb):
+    from .requirements import load_requirements
+
+    try:
+        return load_requirements(path, kb)
+    except ProblemError as exc:
+        fail(exc.problems)
+
+
+def _weights(req, pairs: list[str]):
+    from .requirements import WEIGHT_KEYS
+
+    weights = dict(req.weights)
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if name not in WEIGHT_KEYS or not 0 <= number <= 10:
+            fail([Problem("--weight", 0, "", f"expected NAME=VALUE with NAME one of {', '.join(WEIGHT_KEYS)}"
+                          f" and VALUE in 0..10, got '{pair}'{did_you_mean(name, WEIGHT_KEYS)}", "usage")])
+        weights[name] = number
+    from dataclasses import replace
+    return replace(req, weights=weights)
+
+
+@app.command("advise")
+def advise(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml or .json); see `init`."),
+           top: int = TopOption,
+           why_not: list[str] = typer.Option([], "--why-not", "-w", metavar="ID",
+                                             help="Explain why a board, framework or recipe is rejected or not "
+                                                  "ranked higher (repeatable)."),
+           pareto: bool = typer.Option(False, "--pareto", help="Also show the Pareto front over cost, energy "
+                                                             "and latency."),
+           weight: list[str] = typer.Option([], "--weight", metavar="NAME=VALUE",
+                                            help="Override an objective weight, e.g. --weight cost=3 (repeatable)."),
+           as_json: bool = typer.Option(False, "--json", help="Print JSON (schemas/advice.schema.json)."),
+           knowledge: Optional[Path] = KnowledgePath) -> None:
+    """Rank (board, framework, recipe) stacks for a questionnaire and explain the choice.
+
+    Exit 0 with at least one feasible stack, 1 when nothing fits (the smallest relaxations are
+    listed), 2 on bad input.
+    """
+    from .advice import build_advice
+
+    kb = _load(knowledge)
+    req = _weights(_requirements(requirements, kb), weight)
+    from .solve import solve
+
+    solution = solve(req, kb)
+    try:
+        advice = build_advice(solution, kb, top=top, why=tuple(why_not), pareto=pareto)
+    except ProblemError as exc:
+        fail(exc.problems)
+    if as_json:
+        typer.echo(json.dumps(advice, indent=2))
+    else:
+        from rich.console import Console
+
+        from .present import print_advice
+        print_advice(advice, Console(width=max(140, Console().width)))
+    raise typer.Exit(EXIT_OK if solution.candidates else EXIT_FINDINGS)
+
+
+@app.command("init")
+def init(path: Path = typer.Argument(Path("requirements.yaml"), help="Where to write the questionnaire."),
+         task: str = typer.Option("keyword-spotting", "--task", help="Task to pre-fill."),
+         project: str = typer.Option("My TinyML project", "--project", help="Project name to pre-fill."),
+         force: bool = typer.Option(False, "--force", help="Overwrite an existing file.")) -> None:
+    """Write a commented questionnaire template to fill in."""
+    from .questionnaire import template
+    from .requirements import TASK_INPUT
+
+    if task not in TASK_INPUT:
+        fail([Problem("--task", 0, "", f"unknown task '{task}'{did_you_mean(task, TASK_INPUT)}", "usage",
+                      "choose one of: " + ", ".join(TASK_INPUT))])
+    if path.exists() and not force:
+        fail([Problem(str(path), 0, "", "already exists; pass --force to overwrite it", "io")])
+    path.write_text(template(path.name, project, task), encoding="utf-8")
+    typer.echo(f"wrote {path}; fill it in, then run: tinyml-advisor advise {path}")
+
+
+@app.command("ask")
+def ask(path: Path = typer.Argument(Path("requirements.yaml"), help="Where to write the questionnaire."),
+        force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+        knowledge: Optional[Path] = KnowledgePath) -> None:
+    """Answer the questionnaire interactively; writes the same file `init` would."""
+    from .questionnaire import dump, interview
+    from .requirements import from_mapping
+
+    if path.exists() and not force:
+        fail([Problem(str(path), 0, "", "already exists; pass --force to overwrite it", "io")])
+    kb = _load(knowledge)
+
+    def valid_board(board: str) -> str:
+        return "" if board in kb.boards else f"unknown board '{board}'{did_you_mean(board, kb.boards)}"
+
+    data = interview(typer.prompt, typer.echo, valid_board)
+    try:
+        from_mapping(data, kb, str(path), base=path.parent)
+    except ProblemError as exc:
+        fail(exc.problems)
+    path.write_text(dump(data), encoding="utf-8")
+    typer.echo(f"wrote {path}; next: tinyml-advisor advise {path}")
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m advisor`
     app()
 

@@ -19,6 +19,7 @@ REFERENCES: tuple[tuple[str, tuple, str, bool], ...] = (
     ("technique", ("tools",), "tool", False),
     ("guideline-step", ("follows",), "guideline-step", True),
     ("pitfall", ("step",), "guideline-step", False),
+    ("recipe", ("techniques",), "technique", False),
 )
 
 
@@ -102,6 +103,16 @@ def _check_consistency(kb: KnowledgeBase) -> list[Problem]:
                                     f"step '{step.id}' has no problem '{pitfall.problem}'"
                                     f"{did_you_mean(pitfall.problem, ids)}", "reference",
                                     "allowed: " + ", ".join(ids)))
+    for recipe in kb.recipes.values():
+        applied = set(recipe.techniques)
+        for i, tid in enumerate(recipe.techniques):
+            technique = kb.techniques.get(tid)
+            missing = [r for r in (technique.preconditions.requires if technique else ()) if r not in applied]
+            if missing:
+                loc = kb.where[recipe.id]
+                problems.append(Problem(loc.file, line_of(loc.lines, ("techniques", i)), f"$.techniques[{i}]",
+                                        f"'{tid}' requires {', '.join(missing)}, which this recipe does not apply",
+                                        "reference"))
     steps = sorted(kb.guideline.values(), key=lambda s: s.step)
     numbers = [s.step for s in steps]
     if steps and numbers != list(range(1, len(steps) + 1)):

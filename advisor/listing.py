@@ -45,5 +45,21 @@ def rows(kb: KnowledgeBase, kind: str) -> tuple[list[str], list[list[str]]]:
     if kind == "guideline-step":
         return (["step", "id", "title", "problems"],
                 [[str(s.step), s.id, s.title, _j(p.id for p in s.problems)] for s in items])
+    if kind == "reference-model":
+        return (["id", "tasks", "input", "MACs", "int8 bytes", "arena bytes", "ops"],
+                [[m.id, _j(m.tasks), "x".join(map(str, m.input_shape)), format_value(float(m.macs)),
+                  str(m.int8_tflite_bytes), str(m.int8_arena_bytes), _j(m.ops)] for m in items])
+    if kind == "throughput":
+        return (["id", "cores", "kernel", "MACs/cycle", "measurements"],
+                [[t.id, _j(t.cores), t.kernel + (f" ({t.npu})" if t.npu else ""), format_value(t.macs_per_cycle),
+                  str(len(t.measurements))] for t in items])
+    if kind == "constraint":
+        compiled = kb.constraints
+        return (["id", "stage", "name", "relaxed by"],
+                [[c.id, compiled[c.id].stage if c.id in compiled else "", c.name,
+                  c.relax.field if c.relax else ""] for c in items])
+    if kind == "recipe":
+        return (["id", "name", "techniques", "quantization"],
+                [[r.id, r.name, _j(r.techniques), r.quantization] for r in items])
     return (["id", "step", "severity", "name"],
             [[p.id, p.step, p.severity, p.name] for p in items])

@@ -12,21 +12,26 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .graph import build_graph
-from .kb import KINDS, CompiledPitfall, KnowledgeBase, Located
+from .kb import KINDS, RECIPES_FOLDER, CompiledConstraint, CompiledPitfall, KnowledgeBase, Located
 from .models import Pitfall
 from .paths import KNOWLEDGE
-from .problems import Problem, ProblemError, display_path, json_path
-from .rules import RuleError, apply_overrides, compile_condition, compile_template, nominal_context
+from .problems import Problem, ProblemError, did_you_mean, display_path, json_path
+from .rules import (RuleError, apply_overrides, compile_condition, compile_template, fields_read, nominal_context,
+                    stage_of, vocabulary)
 from .schemas import validate
 from .yamlio import line_of, load_yaml_file
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-def _files(root: Path) -> tuple[list[tuple[str, Path]], list[Problem]]:
+def _files(root: Path, recipes: Path | None) -> tuple[list[tuple[str, Path, Path]], list[Problem]]:
+    """(folder, file, the root it is under) for every entity file, and layout problems."""
     found, problems = [], []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = path.relative_to(root)
+    paths = [(root, p) for p in sorted(root.rglob("*")) if p.is_file()]
+    if recipes is not None and recipes.is_dir():
+        paths += [(recipes.parent, p) for p in sorted(recipes.glob("*")) if p.is_file()]
+    for base, path in paths:
+        rel = path.relative_to(base)
         if any(part.startswith(".") for part in rel.parts):
             continue
         folder = rel.parts[0] if len(rel.parts) > 1 else ""
@@ -34,11 +39,11 @@ def _files(root: Path) -> tuple[list[tuple[str, Path]], list[Problem]]:
             if path.name != "README.md":
                 problems.append(Problem(display_path(path), 0, "", "not a YAML file (expected .yaml)", "layout"))
             continue
-        if folder not in KINDS:
+        if folder not in KINDS or (folder == RECIPES_FOLDER) != (base != root):
             problems.append(Problem(display_path(path), 0, "", f"not in a known folder; put it under one of: "
-                                    f"{', '.join(KINDS)}", "layout"))
+                                    f"{', '.join(k for k in KINDS if k != RECIPES_FOLDER)}", "layout"))
             continue
-        found.append((folder, path))
+        found.append((folder, path, base))
     return found, problems
 
 
@@ -50,8 +55,9 @@ def _pydantic_problems(exc: ValidationError, file: str, lines: dict) -> list[Pro
     return out
 
 
-def load_kb(root: Path | str = KNOWLEDGE) -> KnowledgeBase:
-    """Load every entity under ``root``.
+def load_kb(root: Path | str = KNOWLEDGE, recipes: Path | str | None = None) -> KnowledgeBase:
+    """Load every entity under ``root``, and the recipes in ``recipes`` (default: ``root``'s sibling
+    folder ``recipes/``, when it exists).
 
     Raises:
         ProblemError: with every problem found, if there is any.
@@ -60,12 +66,12 @@ def load_kb(root: Path | str = KNOWLEDGE) -> KnowledgeBase:
     if not root.is_dir():
         raise ProblemError([Problem(display_path(root), 0, "", "no such knowledge-base folder", "io")])
     kb = KnowledgeBase()
-    files, problems = _files(root)
+    files, problems = _files(root, Path(recipes) if recipes is not None else root.parent / RECIPES_FOLDER)
     broken: set[str] = set()  # ids of entries that failed: references to them are not reported again
     digest = hashlib.sha256()
-    for folder, path in files:
+    for folder, path, base in files:
         schema_name, kind, model = KINDS[folder]
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(str(path.relative_to(base)).encode() + b"\0" + path.read_bytes() + b"\0")
         try:
             data, lines, name = load_yaml_file(path)
         except ProblemError as exc:
@@ -104,6 +110,7 @@ def load_kb(root: Path | str = KNOWLEDGE) -> KnowledgeBase:
     _, graph_problems = build_graph(kb, broken)
     problems += graph_problems
     problems += _compile_rules(kb)
+    problems += _compile_constraints(kb)
     if problems:
         raise ProblemError(problems)
     return kb
@@ -155,3 +162,53 @@ def _check_cases(pitfall: Pitfall, condition, evidence, nominal: dict, report) -
                 continue
             if result is not (outcome == "fires"):
                 report(path, f"expected the condition to be {outcome == 'fires'}, got {result!r}")
+
+
+def _compile_constraints(kb: KnowledgeBase) -> list[Problem]:
+    """Compile each constraint, decide its solver stage, and run its hold/violate cases."""
+    problems = []
+    nominal = nominal_context()
+    for c in kb.entities["constraint"].values():
+        loc = kb.where[c.id]
+
+        def report(path: tuple, message: str, _loc=loc) -> None:
+            problems.append(Problem(_loc.file, line_of(_loc.lines, path), json_path(path), message, "rule"))
+
+        before = len(problems)
+        compiled = {}
+        for key, text, compile_ in (("holds", c.holds, compile_condition), ("explain", c.explain, compile_template),
+                                    ("need", c.relax.need if c.relax else None, compile_condition)):
+            if text is None:
+                continue
+            try:
+                compiled[key] = compile_(text)
+            except RuleError as exc:
+                report(("relax", "need") if key == "need" else (key,), str(exc))
+        if c.relax is not None:
+            field = vocabulary()["req"].get(c.relax.field.partition(".")[2])
+            if field is None:
+                report(("relax", "field"), f"unknown requirement field '{c.relax.field}'"
+                       f"{did_you_mean(c.relax.field.partition('.')[2], vocabulary()['req'])}")
+            elif (field.type == "number") != (c.relax.need is not None):
+                report(("relax",), "a numeric field needs `need` (the value it must reach); other fields take none")
+        if len(problems) > before:
+            continue
+        holds, explain = compiled["holds"], compiled["explain"]
+        for outcome, cases in (("hold", c.cases.hold), ("violate", c.cases.violate)):
+            for i, overrides in enumerate(cases):
+                try:
+                    ctx = apply_overrides(nominal, overrides)
+                    result = holds(ctx)
+                    explain.render(ctx)
+                    if compiled.get("need"):
+                        compiled["need"](ctx)
+                except Exception as exc:  # noqa: BLE001 - CEL raises TypeError/KeyError/RuntimeError
+                    report(("cases", outcome, i), f"case cannot be evaluated: {exc}")
+                    continue
+                if result is not (outcome == "hold"):
+                    report(("cases", outcome, i), f"expected the condition to be {outcome == 'hold'}, got {result!r}")
+        if len(problems) > before:
+            continue
+        reads = fields_read(c.holds)
+        kb.constraints[c.id] = CompiledConstraint(c, holds, explain, compiled.get("need"), reads, stage_of(reads))
+    return problems

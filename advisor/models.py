@@ -199,3 +199,74 @@ class Pitfall(Entity):
 
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+
+class ReferenceModel(Entity):
+    name: str
+    tasks: tuple[str, ...]
+    input_kind: str
+    input_shape: tuple[int, ...]
+    num_classes: int
+    params: Optional[int] = None
+    macs: int
+    int8_tflite_bytes: int
+    int8_arena_bytes: int
+    float_accuracy_pct: Optional[float] = None
+    int8_accuracy_pct: Optional[float] = None
+    ops: tuple[str, ...]
+    notes: str = ""
+
+
+class Measurement(Strict):
+    model: str
+    macs: float
+    board: str
+    clock_mhz: float
+    latency_ms: float
+    framework: str = ""
+    source: str
+    note: str = ""
+
+    @property
+    def macs_per_cycle(self) -> float:
+        return self.macs / (self.latency_ms * 1e-3 * self.clock_mhz * 1e6)
+
+
+class Throughput(Entity):
+    name: str
+    cores: tuple[str, ...]
+    kernel: Literal["reference", "cmsis-nn", "esp-nn", "vendor", "npu"]
+    npu: Optional[str] = None
+    dtype: Literal["int8", "float32"]
+    macs_per_cycle: float
+    measurements: tuple[Measurement, ...]
+    notes: str = ""
+
+
+class Relax(Strict):
+    field: str
+    need: Optional[str] = None
+
+
+class ConstraintCases(Strict):
+    hold: tuple[dict, ...]
+    violate: tuple[dict, ...]
+
+
+class Constraint(Entity):
+    name: str
+    holds: str
+    explain: str
+    relax: Optional[Relax] = None
+    cases: ConstraintCases
+
+
+class Recipe(Strict):
+    """A compression recipe's header (recipes/*.yaml). Recipes are ours, so they carry no sources."""
+
+    id: str
+    name: str
+    description: str
+    techniques: tuple[str, ...]
+    quantization: Literal["int8", "int16x8", "dynamic-range", "float16", "float32"]
+    notes: str = ""

@@ -262,3 +262,25 @@ def apply_overrides(context: dict, overrides: dict) -> dict:
             raise RuleError(f"'{key}' must be {want}, got {value!r}")
         ctx[root][name] = value
     return ctx
+
+
+def fields_read(expr: str) -> frozenset[tuple[str, str]]:
+    """The (root, field) pairs an expression reads; call after check_names passed."""
+    toks = list(_tokens(expr))
+    return frozenset((f.root, f.name) for _s, _e, f, item in _references(toks, vocabulary()) if not item)
+
+
+# Roots that stay the same for a whole solve: the requirements and the model.
+CONSTANT_ROOTS = frozenset({"req", "model"})
+STAGES = ("board", "fw", "recipe", "board-fw", "fw-recipe", "board-recipe", "candidate")
+
+
+def stage_of(reads: frozenset[tuple[str, str]]) -> str:
+    """The earliest solver stage at which a condition reading ``reads`` can be decided."""
+    roots = {root for root, _ in reads} - CONSTANT_ROOTS
+    if "est" in roots or len(roots) == 3:
+        return "candidate"
+    if not roots:
+        return "board"  # reads only constants: decided once, checked with the boards
+    order = ("board", "fw", "recipe")
+    return "-".join(r for r in order if r in roots)

