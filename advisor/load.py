@@ -194,6 +194,11 @@ def _compile_constraints(kb: KnowledgeBase) -> list[Problem]:
         if len(problems) > before:
             continue
         holds, explain = compiled["holds"], compiled["explain"]
+        try:
+            if holds(nominal) is not True:
+                report(("holds",), "does not hold on the nominal context (a healthy project); loosen it")
+        except Exception as exc:  # noqa: BLE001 - CEL raises TypeError/KeyError/RuntimeError
+            report(("holds",), f"cannot be evaluated: {type(exc).__name__}: {exc}")
         for outcome, cases in (("hold", c.cases.hold), ("violate", c.cases.violate)):
             for i, overrides in enumerate(cases):
                 try:

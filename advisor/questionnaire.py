@@ -23,9 +23,9 @@ input:
 
 # num_classes: 12               # 0 for regression and anomaly scores
 
-model:                          # leave out: the task's reference model from the knowledge base
-  # file: model.tflite          # .tflite, .keras, .h5 or a SavedModel folder, relative to this file
-  # reference: ds-cnn-kws       # see `tinyml-advisor kb list reference-models`
+# model:                        # leave out: the task's reference model from the knowledge base
+#   file: model.tflite          # .tflite, .keras, .h5 or a SavedModel folder, relative to this file
+#   reference: ds-cnn-kws       # see `tinyml-advisor kb list reference-models`
 
 accuracy:
   # target_pct: 90              # accuracy the deployed model must reach

@@ -202,7 +202,12 @@ def from_mapping(data: dict, kb: KnowledgeBase, name: str = "<requirements>", li
 
 def _check_model_file(path: Path, bad) -> tuple[Path | None, str]:
     where = ("model", "file")
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except (OSError, ValueError) as exc:  # a name the file system cannot hold
+        bad(where, f"not a usable file name: {exc}")
+        return None, "reference"
+    if not exists:
         bad(where, f"model file not found: {display_path(path)}")
         return None, "reference"
     if path.is_dir():

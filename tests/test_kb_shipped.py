@@ -97,3 +97,35 @@ def test_tflm_operator_set_claims_core_int8_kernels(kb):
     int8 = set(ops.names("int8"))
     assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "SOFTMAX", "AVERAGE_POOL_2D", "RESHAPE"} <= int8
     assert "TOPK_V2" not in set(ops.names())
+
+
+def test_throughput_figures_are_the_median_of_their_measurements(kb):
+    import statistics
+    for t in kb.throughput.values():
+        median = statistics.median(m.macs_per_cycle for m in t.measurements)
+        assert abs(t.macs_per_cycle / median - 1.0) < 0.02, (t.id, t.macs_per_cycle, median)
+        assert (t.kernel == "npu") == bool(t.npu), t.id
+
+
+def test_every_task_but_other_has_a_reference_model(kb):
+    from advisor.rules import vocabulary
+    tasks = set(vocabulary()["req"]["task"].enum) - {"other"}
+    covered = {task for m in kb.reference_models.values() for task in m.tasks}
+    assert tasks <= covered, tasks - covered
+
+
+def test_every_reference_model_op_is_a_tflite_builtin(kb):
+    known = set(kb.operator_sets["tensorflow-lite-ops"].names()) | set(kb.operator_sets["tflite-micro-ops"].names())
+    for m in kb.reference_models.values():
+        assert set(m.ops) <= known, (m.id, set(m.ops) - known)
+
+
+def test_recipes_cover_what_the_recipe_engine_must_ship(kb):
+    assert {"int8-ptq", "dynamic-range", "float16", "prune-int8", "cluster-int8", "qat-int8",
+            "prune-cluster-qat-int8", "distill-int8"} <= set(kb.recipes)
+
+
+def test_constraints_are_decided_as_early_as_possible(kb):
+    stages = {c.constraint.id: c.stage for c in kb.constraints.values()}
+    assert stages["board-has-sensors"] == "board" and stages["framework-language"] == "fw"
+    assert stages["framework-on-board"] == "board-fw" and stages["ram-fits"] == "candidate"

@@ -48,3 +48,25 @@ def test_bad_knowledge_base(minimal_kb: Path, case: dict):
     assert len(lines) == len(case["expect"]), "\n".join(lines)
     for line, expected in zip(lines, case["expect"]):
         assert line.startswith(expected), f"{line!r} does not start with {expected!r}"
+
+
+def test_recipes_next_to_the_knowledge_base_are_checked(minimal_kb: Path):
+    recipes = minimal_kb.parent / "recipes"
+    recipes.mkdir()
+    (recipes / "fancy.yaml").write_text("id: fancy\nname: fancy\ndescription: d\n"
+                                        "techniques: [demo-ptq, demo-qat]\nquantization: int4\n")
+    (recipes / "ok.yaml").write_text("id: ok\nname: ok\ndescription: d\ntechniques: [demo-ptq]\n"
+                                     "quantization: int8\n")
+    with pytest.raises(ProblemError) as info:
+        load_kb(minimal_kb)
+    lines = [p.render().replace(str(recipes.resolve()) + "/", "") for p in info.value.problems]
+    assert len(lines) == 1 and lines[0].startswith("fancy.yaml:5: $.quantization 'int4' is not allowed"), lines
+    (recipes / "fancy.yaml").write_text("id: fancy\nname: fancy\ndescription: d\n"
+                                        "techniques: [demo-ptq, demo-qat]\nquantization: int8\n")
+    with pytest.raises(ProblemError) as info:
+        load_kb(minimal_kb)
+    lines = [p.render().replace(str(recipes.resolve()) + "/", "") for p in info.value.problems]
+    assert lines == ["fancy.yaml:4: $.techniques[1] unknown technique 'demo-qat': no technique with this id "
+                     "(did you mean 'demo-ptq'?)"], lines
+    (recipes / "fancy.yaml").unlink()
+    assert set(load_kb(minimal_kb).recipes) == {"ok"}
