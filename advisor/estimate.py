@@ -79,8 +79,6 @@ class RecipePart:
     arena_kb: float
     macs: float
     accuracy_drop_pp: float
-    data_needed: str
-    retraining: bool
 
 
 def recipe_part(recipe: Recipe, basis: ModelBasis, kb: KnowledgeBase) -> RecipePart:
@@ -95,13 +93,10 @@ def recipe_part(recipe: Recipe, basis: ModelBasis, kb: KnowledgeBase) -> RecipeP
             drop -= sum(t.effect.accuracy_delta_pp) / 2.0
         if t.family in ("distillation", "architecture", "factorization") and t.effect.size_factor:
             scale *= sum(t.effect.size_factor) / 2.0
-    order = ("none", "representative", "labelled")
-    data = max((t.preconditions.data for t in techniques), key=order.index, default="none")
     return RecipePart(
         model_flash_kb=basis.int8_bytes * WEIGHT_FACTOR[recipe.quantization] * scale / KIB,
         arena_kb=basis.int8_arena_bytes * ACTIVATION_FACTOR[recipe.quantization] / KIB,
-        macs=basis.macs * scale, accuracy_drop_pp=max(drop, 0.0), data_needed=data,
-        retraining=any(t.preconditions.retraining for t in techniques))
+        macs=basis.macs * scale, accuracy_drop_pp=max(drop, 0.0))
 
 
 def unsupported_ops(fw: Framework, recipe: Recipe, basis: ModelBasis, kb: KnowledgeBase) -> tuple[list[str], bool]:

@@ -16,7 +16,7 @@ from .kb import KnowledgeBase
 from .models import SEVERITIES
 from .problems import Problem, ProblemError, did_you_mean
 from .requirements import Requirements
-from .rules import fields_read, format_value, vocabulary
+from .rules import fields_read, format_value, project, vocabulary
 from .solve import Candidate, Solution, context_for, solve
 
 STAGE_ORDER = ("board", "fw", "recipe", "board-fw", "fw-recipe", "board-recipe", "candidate")
@@ -59,10 +59,7 @@ def violations(ctx: dict, kb: KnowledgeBase, stages: tuple[str, ...] = STAGE_ORD
     for c in sorted(kb.constraints.values(), key=lambda c: (STAGE_ORDER.index(c.stage), c.constraint.id)):
         if c.stage not in stages:
             continue
-        projected: dict[str, dict] = {}
-        for root, name in c.reads:
-            projected.setdefault(root, {})[name] = ctx[root][name]
-        if c.holds(projected) is not True:
+        if c.holds(project(ctx, c.reads)) is not True:
             out.append(Violation(c.constraint.id, c.constraint.name, c.explain.render(ctx)))
     return out
 
@@ -72,8 +69,7 @@ def pitfalls_for(ctx: dict, kb: KnowledgeBase) -> list[FiredPitfall]:
     fired = []
     reads = _pitfall_reads(kb)
     for pid, rule in sorted(kb.rules.items()):
-        projected = {root: {f: ctx[root][f] for (r, f) in reads[pid] if r == root} for root in ctx}
-        if rule.condition(projected) is True:
+        if rule.condition(project(ctx, reads[pid])) is True:
             p = rule.pitfall
             fired.append(FiredPitfall(p.id, p.name, p.severity, p.step, rule.evidence.render(ctx), p.mitigation,
                                       tuple(s.ref for s in p.sources)))
@@ -106,13 +102,12 @@ def why_not(entity_id: str, sol: Solution, kb: KnowledgeBase) -> WhyNot:
     Raises:
         ProblemError: the id is no board, framework or recipe.
     """
-    kind = {"board": "board", "framework": "framework", "recipe": "recipe"}.get(kb.kind_of(entity_id) or "")
-    if kind is None:
+    kind = kb.kind_of(entity_id)
+    if kind not in ("board", "framework", "recipe"):
         known = list(kb.boards) + list(kb.frameworks) + list(kb.recipes)
         raise ProblemError([Problem("--why-not", 0, "", f"unknown board, framework or recipe '{entity_id}'"
                                     f"{did_you_mean(entity_id, known)}", "usage")])
-    arg = {"board": "board", "framework": "framework", "recipe": "recipe"}[kind]
-    ranked = sol.ranked(**{arg: entity_id})
+    ranked = sol.ranked(**{kind: entity_id})
     result = WhyNot(entity_id, kind, ranked[0] if ranked else None)
     ents = contexts_for(kb)
     req_ctx, model_ctx = sol.req.context(), sol.basis.context()
@@ -161,7 +156,8 @@ LABELS = {"ram_budget_kb": ("RAM budget", "KB"), "flash_budget_kb": ("flash budg
 
 
 def relaxations(sol: Solution, kb: KnowledgeBase) -> list[Relaxation]:
-    """The single requirement changes that make at least one stack feasible, smallest change first."""
+    """Single requirement changes (or, when none suffices, pairs of numeric budgets) that make at least one
+    stack feasible, each with the least change needed; most stacks admitted first."""
     fields = sorted({c.constraint.relax.field.partition(".")[2] for c in kb.constraints.values()
                      if c.constraint.relax})
     found: list[Relaxation] = []

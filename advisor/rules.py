@@ -275,6 +275,14 @@ CONSTANT_ROOTS = frozenset({"req", "model"})
 STAGES = ("board", "fw", "recipe", "board-fw", "fw-recipe", "board-recipe", "candidate")
 
 
+def project(context: dict, reads) -> dict:
+    """Only the (root, field) pairs ``reads`` of ``context``: CEL converts less, so it evaluates faster."""
+    out: dict[str, dict] = {}
+    for root, name in reads:
+        out.setdefault(root, {})[name] = context[root][name]
+    return out
+
+
 def stage_of(reads: frozenset[tuple[str, str]]) -> str:
     """The earliest solver stage at which a condition reading ``reads`` can be decided."""
     roots = {root for root, _ in reads} - CONSTANT_ROOTS

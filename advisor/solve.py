@@ -23,6 +23,7 @@ from .estimate import (ModelBasis, RecipePart, basis_for, estimate, is_float, ke
                        throughput_for, unsupported_ops)
 from .kb import CompiledConstraint, KnowledgeBase
 from .requirements import Requirements
+from .rules import project
 
 STATUS_PENALTY = {"active": 0.0, "maintenance": 0.5, "archived": 1.0, "removed": 2.0}
 COMMUNITY_PENALTY = {"large": 0.0, "medium": 0.25, "small": 0.5}
@@ -54,10 +55,7 @@ class Checker:
             key = (cid,) + tuple(_hashable(ctx[r][f]) for r, f in reads)
             ok = self.memo.get(key)
             if ok is None:
-                projected: dict[str, dict] = {}
-                for r, f in reads:
-                    projected.setdefault(r, {})[f] = ctx[r][f]
-                ok = holds(projected) is True
+                ok = holds(project(ctx, reads)) is True
                 self.memo[key] = ok
                 self.evaluations += 1
             if not ok:
