@@ -212,8 +212,8 @@ def advise(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml o
     req = _weights(_requirements(requirements, kb), weight)
     from .solve import solve
 
-    solution = solve(req, kb)
     try:
+        solution = solve(req, kb)
         advice = build_advice(solution, kb, top=top, why=tuple(why_not), pareto=pareto)
     except ProblemError as exc:
         fail(exc.problems)
@@ -267,6 +267,44 @@ def ask(path: Path = typer.Argument(Path("requirements.yaml"), help="Where to wr
         fail(exc.problems)
     path.write_text(dump(data), encoding="utf-8")
     typer.echo(f"wrote {path}; next: tinyml-advisor advise {path}")
+
+
+@app.command("profile")
+def profile_cmd(model: Path = typer.Argument(..., help="A .tflite file, or a .keras/.h5 file or SavedModel folder "
+                                                       "(converted with TensorFlow first)."),
+                board: Optional[str] = typer.Option(None, "--board", "-b", help="Estimate latency, energy and fit "
+                                                                                "on this board."),
+                framework: Optional[str] = typer.Option(None, "--framework", help="Runtime on the board (default: "
+                                                                                  "tflite-micro where listed)."),
+                chart: Optional[Path] = typer.Option(None, "--chart", help="Write the per-layer memory chart "
+                                                                           "(SVG) here."),
+                as_json: bool = typer.Option(False, "--json", help="Print JSON (schemas/profile.schema.json)."),
+                knowledge: Optional[Path] = KnowledgePath) -> None:
+    """Per-operator MACs and bytes, the TFLM arena (planned and lower bound), flash, and latency and
+    energy on a board. A .tflite is read without TensorFlow."""
+    from dataclasses import asdict
+
+    from .profile import load_model, on_board
+
+    try:
+        profile = load_model(model)
+        kb = _load(knowledge) if board else None
+        estimate = on_board(profile, kb, board, framework) if board else None
+    except ProblemError as exc:
+        fail(exc.problems)
+    if chart is not None:
+        from .chart import memory_svg
+        limit = (estimate.ram_avail_kb, f"{estimate.board} RAM") if estimate else (None, "")
+        chart.write_text(memory_svg(profile, *limit), encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(profile.as_dict() | {"board": asdict(estimate) if estimate else None}, indent=2))
+        return
+    from rich.console import Console
+
+    from .present import print_profile
+    print_profile(profile, estimate, Console(width=max(120, Console().width)))
+    if chart is not None:
+        typer.echo(f"chart: {chart}")
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m advisor`

@@ -60,7 +60,15 @@ class ModelBasis:
 
 
 def basis_for(req: Requirements, kb: KnowledgeBase) -> ModelBasis:
-    """The model the estimates assume: the reference model for the task (or the one named)."""
+    """The model the estimates assume: the profile of the user's .tflite, else the task's reference model.
+
+    Raises:
+        ProblemError: the .tflite cannot be profiled (truncated, dynamic shapes, ...).
+    """
+    if req.model_source == "tflite" and req.model_file is not None:
+        from .profile import load_model
+
+        return load_model(req.model_file).basis()
     ref: ReferenceModel | None = kb.reference_models.get(req.reference_model or "")
     if ref is None:
         ref = next((m for _, m in sorted(kb.reference_models.items()) if req.task in m.tasks), None)
@@ -68,7 +76,8 @@ def basis_for(req: Requirements, kb: KnowledgeBase) -> ModelBasis:
         raise LookupError(f"no reference model for task '{req.task}'")
     note = f"reference model {ref.id}"
     if req.model_file is not None:
-        note += f" (the model file {req.model_file.name} is not profiled yet: sizes are the reference model's)"
+        note += (f" (profiling {req.model_file.name} needs TensorFlow to convert it: run `tinyml-advisor profile`"
+                 " on it, or convert it to .tflite and name that file)")
     return ModelBasis("reference", ref.id, ref.ops, float(ref.params or 0), float(ref.macs),
                       float(ref.int8_tflite_bytes), float(ref.int8_arena_bytes), note=note)
 

@@ -8,6 +8,7 @@ A claim the runtime refuses, or a crash, is a disagreement. TensorFlow is import
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -78,22 +79,44 @@ def _runtime_version() -> str:
 
 def run_in_child(model: Path, timeout: float = 120.0) -> tuple[bool, str]:
     """Run ``model`` in the TFLM interpreter in a child process; (ok, reason)."""
+    ok, reason, _arena = run_measured(model, timeout)
+    return ok, reason
+
+
+_ARENA_LINE = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
+_CATEGORY_LINE = re.compile(r"'([^']+)' used (\d+) bytes with alignment overhead \(requested (\d+) bytes for (\d+)")
+
+
+def run_measured(model: Path, timeout: float = 120.0) -> tuple[bool, str, dict]:
+    """Run ``model`` in the TFLM interpreter in a child process.
+
+    Returns:
+        (ok, reason, arena): arena has the RecordingMicroAllocator figures in bytes: ``total``,
+        ``head`` (planned non-persistent buffers), ``tail`` (persistent allocations) and
+        ``categories`` {name: {"used", "requested", "count"}}; empty when the run failed.
+    """
     try:
         proc = subprocess.run([sys.executable, "-m", "advisor.tflm_child", str(model)],
                               capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return False, f"interpreter did not finish within {timeout:.0f} s"
+        return False, f"interpreter did not finish within {timeout:.0f} s", {}
     if proc.returncode < 0:
         name = signal.Signals(-proc.returncode).name
-        return False, f"interpreter crashed ({name}): {_last_line(proc.stderr)}"
+        return False, f"interpreter crashed ({name}): {_last_line(proc.stderr)}", {}
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
-        return False, f"child failed (exit {proc.returncode}): {_last_line(proc.stderr or proc.stdout)}"
+        return False, f"child failed (exit {proc.returncode}): {_last_line(proc.stderr or proc.stdout)}", {}
     verdict = json.loads(lines[-1])
-    if verdict["ok"]:
-        return True, ""
-    reason = _op_message(proc.stderr + proc.stdout) or verdict["error"]
-    return False, reason
+    if not verdict["ok"]:
+        return False, _op_message(proc.stderr + proc.stdout) or verdict["error"], {}
+    arena: dict = {"categories": {}}
+    report = proc.stdout + "\n" + proc.stderr  # the report is split over both streams
+    for m in _ARENA_LINE.finditer(report):
+        arena.setdefault(m.group(1), int(m.group(2)))
+    for m in _CATEGORY_LINE.finditer(report):
+        arena["categories"][m.group(1)] = {"used": int(m.group(2)), "requested": int(m.group(3)),
+                                           "count": int(m.group(4))}
+    return True, "", arena
 
 
 def _last_line(text: str) -> str:

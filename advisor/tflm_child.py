@@ -11,6 +11,8 @@ import sys
 
 import numpy as np
 
+ARENA_BYTES = 64 * 1024 * 1024
+
 
 def main(argv: list[str]) -> int:
     path = argv[0]
@@ -19,7 +21,9 @@ def main(argv: list[str]) -> int:
 
     data = open(path, "rb").read()
     try:
-        interp = runtime.Interpreter.from_bytes(data)
+        # NOTE: the package's default arena is 10x the model size, too small for small models with
+        # large activations; give it room, and let the recording allocator report what was used.
+        interp = runtime.Interpreter.from_bytes(data, arena_size=ARENA_BYTES)
         rng = np.random.default_rng(seed)
         for i in range(_input_count(data)):
             detail = interp.get_input_details(i)
@@ -36,6 +40,10 @@ def main(argv: list[str]) -> int:
         print(json.dumps({"ok": False, "error": str(exc).strip()}))
         return 0
     print(json.dumps({"ok": True, "output_shape": list(np.shape(out)), "output_dtype": str(out.dtype)}))
+    sys.stdout.flush()
+    # NOTE: the interpreter prints its RecordingMicroAllocator report with C stdio, straight to fd 1;
+    # the parent picks those lines out by their prefix, so their order relative to the JSON is irrelevant.
+    interp.print_allocations()
     return 0
 
 
