@@ -126,7 +126,9 @@ def print_profile(profile, estimate, console: Console) -> None:
     console.print(table)
     plan = profile.plan
     share = ", ".join(f"#{r.index} {r.op} {100 * r.macs / max(profile.macs, 1):.0f}%" for r in profile.heaviest())
-    console.print(f"MACs {profile.macs:,} (+{profile.other_ops:,} pooling/element ops); heaviest: {share}")
+    peak = max(profile.rows, key=lambda r: (r.live_bytes, -r.index))
+    console.print(f"MACs {profile.macs:,} (+{profile.other_ops:,} pooling/element ops); heaviest: {share}; "
+                  f"most memory alive at #{peak.index} {peak.op} ({peak.live_bytes:,} B)")
     console.print(f"file {profile.file_bytes:,} B (weights {profile.weight_bytes:,} B); TFLM arena "
                   f"{plan.arena_bytes:,} B = planned tensors {plan.head_bytes:,} + persistent {plan.tail_bytes:,}; "
                   f"no planner can go below {plan.lower_bound_bytes:,} B of tensors")

@@ -71,6 +71,7 @@ class ModelProfile:
                       "tail_bytes": plan.tail_bytes, "tail_parts": dict(plan.tail_parts),
                       "lower_bound_bytes": plan.lower_bound_bytes},
             "heaviest": [r.index for r in self.heaviest()],
+            "memory_peak_op": max(self.rows, key=lambda r: (r.live_bytes, -r.index)).index,
             "operators": [{"index": r.index, "op": r.op, "dtypes": list(r.dtypes),
                            "output_shape": list(r.output_shape),
                            "params": {k: list(v) if isinstance(v, tuple) else v for k, v in r.params.items()},
