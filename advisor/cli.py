@@ -307,6 +307,81 @@ def profile_cmd(model: Path = typer.Argument(..., help="A .tflite file, or a .ke
         typer.echo(f"chart: {chart}")
 
 
+@app.command("run")
+def run_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml or .json)."),
+            model: Optional[Path] = typer.Option(None, "--model", "-m", help="Float Keras model (.keras, .h5 or a "
+                                                                          "SavedModel folder); default: model.file "
+                                                                          "of the questionnaire."),
+            data: Path = typer.Option(..., "--data", "-d", help="An .npz with x_train/y_train, x_test/y_test and/or "
+                                                                "x_rep (representative sample)."),
+            recipe: Optional[str] = typer.Option(None, "--recipe", "-r", help="Recipe id (default: the solver's "
+                                                                              "top choice for the questionnaire)."),
+            seed: int = typer.Option(0, "--seed", help="Seed for every random choice (same seed, same bytes)."),
+            runs: Path = typer.Option(Path("runs"), "--runs", help="Folder that receives a new run folder."),
+            knowledge: Optional[Path] = KnowledgePath) -> None:
+    """Run a compression recipe end-to-end: train/compress, convert, evaluate, validate in TFLite Micro,
+    export C sources. Writes a new runs/<id>/ with the artifacts, metrics.json and manifest.json.
+
+    Exit 0 when every step passed, 1 when a step failed (the manifest says which and why), 2 on bad input.
+    """
+    from rich.console import Console
+
+    from .requirements import load_requirements
+    from .runner import recipe_for, run_recipe
+
+    console = Console(stderr=True)
+    kb = _load(knowledge)
+    try:
+        req = load_requirements(requirements, kb)
+        model_path = model or req.model_file
+        if model_path is None:
+            raise ProblemError([Problem("--model", 0, "", "no model: pass --model or set model.file in the "
+                                        "questionnaire", "usage")])
+        if recipe is None:
+            from .profile import load_model
+            from .solve import solve
+            candidates = solve(req, kb, basis=load_model(Path(model_path)).basis()).candidates
+            if not candidates:
+                console.print("no stack satisfies the questionnaire; see `tinyml-advisor advise`, or pass --recipe")
+                raise typer.Exit(EXIT_FINDINGS)
+            top = candidates[0]
+            recipe = top.recipe
+            console.print(f"recipe: {recipe} (the solver's top choice: {top.board} + {top.framework})")
+        chosen = recipe_for(kb, recipe)
+        if chosen.techniques and _needs_labels(chosen, kb) and req.data != "labelled":
+            raise ProblemError([Problem(req.file, 0, "$.data", f"recipe '{chosen.id}' retrains the model and needs "
+                                        f"labelled training data; the questionnaire says data: {req.data}",
+                                        "requirements")])
+        outcome = run_recipe(kb, chosen, Path(model_path), data, runs, seed, requirements,
+                             on_step=_progress(console))
+    except ProblemError as exc:
+        fail(exc.problems)
+    if outcome.exit_code == 0:
+        console.print(f"[green]run ok[/green]: {outcome.run_dir}")
+        typer.echo(str(outcome.run_dir))
+    else:
+        typer.echo(f"{outcome.status}: {outcome.message}", err=True)
+        typer.echo(f"manifest: {outcome.run_dir / 'manifest.json'}", err=True)
+    raise typer.Exit(outcome.exit_code)
+
+
+def _needs_labels(recipe, kb) -> bool:
+    return any(kb.techniques[t].preconditions.data == "labelled" for t in recipe.techniques if t in kb.techniques)
+
+
+def _progress(console):
+    def show(step: str, status: str, record: dict) -> None:
+        if status == "start":
+            console.print(f"  … {step}", end="\r")
+            return
+        mark = {"ok": "[green]✓[/green]", "failed": "[red]✗[/red]"}.get(status, status)
+        shown = {k: v for k, v in record.get("outputs", {}).items() if not isinstance(v, (list, dict))}
+        detail = ", ".join(f"{k} {v}" for k, v in list(shown.items())[:4])
+        console.print(f"  {mark} {step} ({record.get('seconds', 0):.1f} s){': ' + detail if detail else ''}"
+                      f"{': ' + record['error'] if record.get('error') else ''}")
+    return show
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m advisor`
     app()
 

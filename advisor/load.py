@@ -111,6 +111,7 @@ def load_kb(root: Path | str = KNOWLEDGE, recipes: Path | str | None = None) -> 
     problems += graph_problems
     problems += _compile_rules(kb)
     problems += _compile_constraints(kb)
+    problems += _check_recipe_steps(kb)
     if problems:
         raise ProblemError(problems)
     return kb
@@ -216,4 +217,16 @@ def _compile_constraints(kb: KnowledgeBase) -> list[Problem]:
             continue
         reads = fields_read(c.holds)
         kb.constraints[c.id] = CompiledConstraint(c, holds, explain, compiled.get("need"), reads, stage_of(reads))
+    return problems
+
+
+def _check_recipe_steps(kb: KnowledgeBase) -> list[Problem]:
+    """Every recipe step is registered, typed right, and the requires form a DAG."""
+    from .recipe_plan import check_recipe
+
+    problems = []
+    for recipe in kb.recipes.values():
+        loc = kb.where[recipe.id]
+        for path, message in check_recipe(recipe):
+            problems.append(Problem(loc.file, line_of(loc.lines, path), json_path(path), message, "recipe"))
     return problems

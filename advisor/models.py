@@ -261,12 +261,20 @@ class Constraint(Entity):
     cases: ConstraintCases
 
 
+class RecipeStep(Strict):
+    id: str
+    uses: str
+    with_: dict = Field(default_factory=dict, alias="with")
+    requires: tuple[str, ...] = ()
+
+
 class Recipe(Strict):
-    """A compression recipe's header (recipes/*.yaml). Recipes are ours, so they carry no sources."""
+    """A compression recipe (recipes/*.yaml). Recipes are ours, so they carry no sources."""
 
     id: str
     name: str
     description: str
     techniques: tuple[str, ...]
     quantization: Literal["int8", "int16x8", "dynamic-range", "float16", "float32"]
+    steps: tuple[RecipeStep, ...]
     notes: str = ""

@@ -100,23 +100,33 @@ def run_measured(model: Path, timeout: float = 120.0) -> tuple[bool, str, dict]:
                               capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return False, f"interpreter did not finish within {timeout:.0f} s", {}
+    ok, reason = verdict_of(proc)
+    return ok, reason, parse_allocations(proc.stdout + "\n" + proc.stderr) if ok else {}
+
+
+def verdict_of(proc: subprocess.CompletedProcess) -> tuple[bool, str]:
+    """(ok, reason) from a finished tflm_child: crashes, failed runs and unsupported ops become reasons."""
     if proc.returncode < 0:
         name = signal.Signals(-proc.returncode).name
-        return False, f"interpreter crashed ({name}): {_last_line(proc.stderr)}", {}
+        return False, f"interpreter crashed ({name}): {_last_line(proc.stderr)}"
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
-        return False, f"child failed (exit {proc.returncode}): {_last_line(proc.stderr or proc.stdout)}", {}
+        return False, f"child failed (exit {proc.returncode}): {_last_line(proc.stderr or proc.stdout)}"
     verdict = json.loads(lines[-1])
     if not verdict["ok"]:
-        return False, _op_message(proc.stderr + proc.stdout) or verdict["error"], {}
+        return False, _op_message(proc.stderr + proc.stdout) or verdict["error"]
+    return True, ""
+
+
+def parse_allocations(report: str) -> dict:
+    """The RecordingMicroAllocator report (split over stdout and stderr) as numbers."""
     arena: dict = {"categories": {}}
-    report = proc.stdout + "\n" + proc.stderr  # the report is split over both streams
     for m in _ARENA_LINE.finditer(report):
         arena.setdefault(m.group(1), int(m.group(2)))
     for m in _CATEGORY_LINE.finditer(report):
         arena["categories"][m.group(1)] = {"used": int(m.group(2)), "requested": int(m.group(3)),
                                            "count": int(m.group(4))}
-    return True, "", arena
+    return arena
 
 
 def _last_line(text: str) -> str:

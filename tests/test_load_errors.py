@@ -53,20 +53,41 @@ def test_bad_knowledge_base(minimal_kb: Path, case: dict):
 def test_recipes_next_to_the_knowledge_base_are_checked(minimal_kb: Path):
     recipes = minimal_kb.parent / "recipes"
     recipes.mkdir()
+    steps = "steps:\n  - {id: load, uses: load-model}\n  - {id: convert, uses: convert, requires: [load]}\n"
     (recipes / "fancy.yaml").write_text("id: fancy\nname: fancy\ndescription: d\n"
-                                        "techniques: [demo-ptq, demo-qat]\nquantization: int4\n")
+                                        "techniques: [demo-ptq, demo-qat]\nquantization: int4\n" + steps)
     (recipes / "ok.yaml").write_text("id: ok\nname: ok\ndescription: d\ntechniques: [demo-ptq]\n"
-                                     "quantization: int8\n")
-    with pytest.raises(ProblemError) as info:
-        load_kb(minimal_kb)
-    lines = [p.render().replace(str(recipes.resolve()) + "/", "") for p in info.value.problems]
+                                     "quantization: int8\n" + steps)
+
+    def problems() -> list[str]:
+        with pytest.raises(ProblemError) as info:
+            load_kb(minimal_kb)
+        return [p.render().replace(str(recipes.resolve()) + "/", "") for p in info.value.problems]
+
+    lines = problems()
     assert len(lines) == 1 and lines[0].startswith("fancy.yaml:5: $.quantization 'int4' is not allowed"), lines
     (recipes / "fancy.yaml").write_text("id: fancy\nname: fancy\ndescription: d\n"
-                                        "techniques: [demo-ptq, demo-qat]\nquantization: int8\n")
-    with pytest.raises(ProblemError) as info:
-        load_kb(minimal_kb)
-    lines = [p.render().replace(str(recipes.resolve()) + "/", "") for p in info.value.problems]
-    assert lines == ["fancy.yaml:4: $.techniques[1] unknown technique 'demo-qat': no technique with this id "
-                     "(did you mean 'demo-ptq'?)"], lines
+                                        "techniques: [demo-ptq, demo-qat]\nquantization: int8\n" + steps)
+    assert problems() == ["fancy.yaml:4: $.techniques[1] unknown technique 'demo-qat': no technique with this id "
+                          "(did you mean 'demo-ptq'?)"]
+    (recipes / "fancy.yaml").write_text(
+        "id: fancy\nname: fancy\ndescription: d\ntechniques: [demo-ptq]\nquantization: int8\nsteps:\n"
+        "  - {id: load, uses: load-modl, requires: [export]}\n"
+        "  - {id: prune, uses: prune, with: {target_sparsity: 2.0, epoch: 3}, requires: [load]}\n"
+        "  - {id: export, uses: export-c, requires: [prune, tflm]}\n")
+    lines = problems()
+    assert lines[0].startswith("fancy.yaml:7: $.steps[0].uses unknown step 'load-modl' (did you mean "
+                               "'load-model'?)"), lines
+    assert any("$.steps[1].with.epoch unknown parameter 'epoch' (did you mean 'epochs'?)" in x for x in lines)
+    assert any("$.steps[1].with.target_sparsity 2.0 is above the maximum 0.95" in x for x in lines)
+    assert any("$.steps[2].requires[1] no step 'tflm' in this recipe" in x for x in lines)
+    assert any("steps require each other: export -> load -> prune -> export" in x for x in lines), lines
     (recipes / "fancy.yaml").unlink()
     assert set(load_kb(minimal_kb).recipes) == {"ok"}
+
+
+def test_step_order_follows_requires_then_file_order():
+    from advisor.recipe_plan import step_order
+    kb = load_kb()
+    order = [s.id for s in step_order(kb.recipes["prune-cluster-qat-int8"])]
+    assert order == ["load", "prune", "cluster", "qat", "convert", "evaluate", "tflm", "export"]
