@@ -382,6 +382,46 @@ def _progress(console):
     return show
 
 
+@app.command("report")
+def report_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml or .json)."),
+               run_dir: Optional[Path] = typer.Option(None, "--run", help="A runs/<id> folder to include."),
+               out: Path = typer.Option(Path("report"), "--output", "-o", help="Folder for the report files."),
+               formats: str = typer.Option("md,json,html", "--format", help="Comma-separated: md, json, html (written and "
+                                                                           "printed in this order)."),
+               fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a risk at or above this "
+                                                                            "severity fires (info, low, medium, "
+                                                                            "high, critical)."),
+               knowledge: Optional[Path] = KnowledgePath) -> None:
+    """Write the five-step checklist report (Markdown, self-contained HTML, JSON) for a questionnaire,
+    with a run's results when given. Prints the path of each file written."""
+    from .models import SEVERITIES
+    from .render import RENDERERS, write
+    from .report import build_report, load_run
+    from .requirements import load_requirements
+
+    wanted = [f.strip() for f in formats.split(",") if f.strip()]
+    bad = [f for f in wanted if f not in RENDERERS]
+    if bad or not wanted:
+        fail([Problem("--format", 0, "", f"unknown format '{bad[0] if bad else formats}'"
+                      f"{did_you_mean(bad[0], RENDERERS) if bad else ''}", "usage", "choose from: md, html, json")])
+    if fail_on is not None and fail_on not in SEVERITIES:
+        fail([Problem("--fail-on", 0, "", f"unknown severity '{fail_on}'{did_you_mean(fail_on, SEVERITIES)}", "usage",
+                      "choose from: " + ", ".join(SEVERITIES))])
+    kb = _load(knowledge)
+    try:
+        req = load_requirements(requirements, kb)
+        run = load_run(run_dir) if run_dir else None
+        report = build_report(req, kb, run)
+    except ProblemError as exc:
+        fail(exc.problems)
+    for path in write(report, out, wanted):
+        typer.echo(str(path))
+    worst = report["worst_severity"]
+    if fail_on is not None and worst is not None and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):
+        typer.echo(f"risks at or above {fail_on} fired (worst: {worst})", err=True)
+        raise typer.Exit(EXIT_FINDINGS)
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m advisor`
     app()
 

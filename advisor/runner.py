@@ -7,9 +7,12 @@ rewritten after every step, so a run that dies midway still says which step fail
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import platform
+import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -165,7 +168,8 @@ def run_recipe(kb: KnowledgeBase, recipe: Recipe, model: Path, data_path: Path, 
             on_step(step.id, "start", {})
         started = time.perf_counter()
         try:
-            outputs = spec.function()(ctx, params) or {}
+            with _stdout_to_stderr():
+                outputs = spec.function()(ctx, params) or {}
             record.update(status="ok", outputs=outputs)
         except ProblemError as exc:
             record.update(status="failed", error="; ".join(p.render() for p in exc.problems))
@@ -195,6 +199,20 @@ def run_recipe(kb: KnowledgeBase, recipe: Recipe, model: Path, data_path: Path, 
     if failed:
         return RunOutcome(failed[0], run_dir, failed[1], failed[2])
     return RunOutcome("ok", run_dir, 0, "")
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """Native libraries (the TFLite converter) print to file descriptor 1; keep stdout for the result."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -162,3 +162,19 @@ def test_run_without_recipe_uses_the_solvers_choice(tmp_path: Path, digits):
     req = load_requirements(ROOT / "examples" / "digits" / "requirements.yaml", KB)
     top = solve(req, KB, basis=load_model(model).basis()).candidates[0]  # the user's model, profiled
     assert manifest(next(tmp_path.iterdir()))["recipe"]["id"] == top.recipe
+
+
+def test_report_with_a_run(tmp_path: Path, digits):
+    model, data = digits
+    outcome = run_recipe(KB, KB.recipes["prune-int8"], model, data, tmp_path / "runs", seed=0)
+    assert outcome.exit_code == 0
+    req = str(ROOT / "examples" / "digits" / "requirements.yaml")
+    result = runner.invoke(app, ["report", req, "--run", str(outcome.run_dir), "-o", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["run"]["id"] == outcome.run_dir.name and report["model"]["source"] == "profile"
+    methods = {m["text"]: m for s in report["steps"] for m in s["methods"]}
+    assert methods["Pruning and weight clustering"]["done"] and methods["Model versioning"]["done"]
+    assert not methods["Continuous monitoring"]["done"]
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert 'id="chart-accuracy"' in html and 'id="chart-layers"' in html and outcome.run_dir.name in html
