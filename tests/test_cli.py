@@ -60,7 +60,7 @@ def test_unknown_kind_and_id_suggest():
     assert result.exit_code == 2 and "did you mean 'demo-board'" in result.output
 
 
-def test_kb_and_advise_commands_do_not_import_tensorflow(tmp_path: Path):
+def test_kb_advise_init_and_report_do_not_import_tensorflow(tmp_path: Path):
     example = Path(__file__).resolve().parent.parent / "examples" / "kws-battery.yaml"
     code = (
         "import sys\n"
@@ -69,7 +69,8 @@ def test_kb_and_advise_commands_do_not_import_tensorflow(tmp_path: Path):
         "r = CliRunner()\n"
         f"for args in (['kb', 'validate'], ['kb', 'list', 'boards'], ['kb', 'show', 'tflite-micro'],\n"
         f"             ['advise', {str(example)!r}, '--why-not', 'esp-dl', '--pareto', '--json'],\n"
-        f"             ['init', {str(tmp_path / 'q.yaml')!r}]):\n"
+        f"             ['init', {str(tmp_path / 'q.yaml')!r}],\n"
+        f"             ['report', {str(example)!r}, '-o', {str(tmp_path / 'report')!r}]):\n"
         "    res = r.invoke(app, args)\n"
         "    assert res.exit_code == 0, res.output\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'tf_keras', 'keras', 'tflite_micro'))\n"
