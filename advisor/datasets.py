@@ -132,6 +132,23 @@ def baseline(name: str, data: dict, seed: int = 0):
     return model
 
 
+def baseline_script(name: str, default_out) -> None:
+    """Command line of examples/<name>/build_baseline.py: ``[OUT_DIR] [--seed N]``; prints the two paths."""
+    import argparse
+    import os
+    from pathlib import Path
+
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    parser = argparse.ArgumentParser(description=f"Build the {name} example's float baseline: data.npz and "
+                                                 "model.keras.")
+    parser.add_argument("out", nargs="?", type=Path, default=Path(default_out))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    model, data = build_example(name, args.out, args.seed)
+    print(f"{model}\n{data}")
+
+
 def build_example(name: str, out_dir, seed: int = 0) -> tuple:
     """Write ``data.npz`` and ``model.keras`` for an example into ``out_dir``; return their paths."""
     from pathlib import Path

@@ -15,7 +15,6 @@ from .estimate import (estimate, is_float, kernel_for, recipe_part, runtime_kb, 
 from .kb import KnowledgeBase
 from .models import SEVERITIES
 from .problems import Problem, ProblemError, did_you_mean
-from .requirements import Requirements
 from .rules import fields_read, format_value, project, vocabulary
 from .solve import Candidate, Solution, context_for, solve
 

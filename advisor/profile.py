@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .arena import Plan, plan_arena
-from .estimate import ModelBasis, kernel_for, runtime_kb, throughput_for
+from .estimate import ModelBasis, float_speed_factor, kernel_for, runtime_kb, throughput_for
 from .kb import KnowledgeBase
 from .problems import Problem, ProblemError, did_you_mean, display_path
 from .tflite import Graph, Operator, parse_tflite, read_tflite
@@ -248,7 +248,6 @@ def on_board(profile: ModelProfile, kb: KnowledgeBase, board_id: str, framework_
     rate = throughput_for(core.core, kernel, board.npu.kind if board.npu else None, kb)
     mpc = rate.macs_per_cycle
     if floating:
-        from .estimate import float_speed_factor
         mpc *= float_speed_factor(kb)
     latency_ms = (profile.macs + profile.other_ops) / (mpc * core.clock_mhz * 1e6) * 1e3
     active = board.power.active_mw if board.power and board.power.active_mw else 0.0

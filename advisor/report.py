@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .advice import build_advice
 from .chart import bars_svg, memory_svg, scatter_svg
-from .explain import candidate_context, pitfalls_for, why_not
+from .explain import candidate_context, pitfalls_for
 from .kb import KnowledgeBase
 from .models import SEVERITIES
 from .problems import Problem, ProblemError, display_path
@@ -109,7 +109,9 @@ def _obvious_alternatives(sol, kb: KnowledgeBase) -> tuple[str, ...]:
     ranked = {c.board for c in sol.candidates}
     cheap = sorted((b for b in kb.boards.values() if b.id not in ranked), key=lambda b: (b.price_usd, b.id))
     picks += [b.id for b in cheap[:2]]
-    return tuple(dict.fromkeys(p for p in picks if why_not(p, sol, kb).best is None))[:5]
+    kinds = {"board": "board", "framework": "framework", "recipe": "recipe"}
+    unranked = [p for p in picks if not sol.ranked(**{kinds[kb.kind_of(p)]: p})]
+    return tuple(dict.fromkeys(unranked))[:5]
 
 
 def _facts(req: Requirements, sol, run: dict | None, profile, kb: KnowledgeBase) -> dict:

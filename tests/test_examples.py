@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
-from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
 from advisor.advice import build_advice

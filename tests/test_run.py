@@ -53,7 +53,7 @@ def test_recipe_families_on_digits(tmp_path: Path, digits, recipe: str):
     assert abs(metrics["tflm"]["accuracy"] - metrics["tflite"]["accuracy"]) <= 0.5
     assert metrics["tflm"]["arena_bytes"] > 0
     header = (outcome.run_dir / "firmware" / "model_data.h").read_text()
-    assert f"kTensorArenaSize = " in header
+    assert "kTensorArenaSize = " in header
     main = (outcome.run_dir / "firmware" / "main.cc").read_text()
     for op in metrics["tflm"]["ops"]:
         from advisor.steps.export import resolver_method

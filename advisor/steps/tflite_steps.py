@@ -122,7 +122,7 @@ def tflm_validate(ctx: RunContext, params: dict) -> dict:
     inputs = ctx.run_dir / "tflm-inputs.npy"
     outputs = ctx.run_dir / "tflm-outputs.npy"
     tensor = graph.tensors[graph.inputs[0]]
-    detail = _io_detail(ctx, "input")
+    detail, out_detail = _io_details(ctx)
     batch = x[:params["samples"]] if x is not None else \
         np.zeros((1,) + tuple(tensor.shape[1:]), dtype=np.float32)
     np.save(inputs, _quantize(batch, detail))
@@ -142,13 +142,13 @@ def tflm_validate(ctx: RunContext, params: dict) -> dict:
     result = {"arena_bytes": arena.get("total", 0), "arena_head_bytes": arena.get("head", 0),
               "arena_tail_bytes": arena.get("tail", 0), "ops": sorted({o.op for o in graph.operators})}
     if x is not None:
-        result |= score(ctx, _dequantize(raw, _io_detail(ctx, "output")), batch, y[:len(batch)])
+        result |= score(ctx, _dequantize(raw, out_detail), batch, y[:len(batch)])
         result["samples"] = int(len(batch))
     ctx.metrics["tflm"] = result
     return result
 
 
-def _io_detail(ctx: RunContext, which: str) -> dict:
+def _io_details(ctx: RunContext) -> tuple[dict, dict]:
+    """The first input's and output's dtype and quantization, as TFLite reports them."""
     interpreter = _interpreter(ctx.tflite_path)
-    details = interpreter.get_input_details() if which == "input" else interpreter.get_output_details()
-    return details[0]
+    return interpreter.get_input_details()[0], interpreter.get_output_details()[0]
