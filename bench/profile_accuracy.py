@@ -1,8 +1,8 @@
 """The profiler against the truth: arena vs the real TFLM interpreter, latency vs published MLPerf Tiny
 results, flash vs real files.
 
-1. Arena: builds the four MLPerf Tiny reference architectures (advisor.zoo) and a set of one-op
-   models, converts them to int8, runs each in the installed tflite-micro interpreter (child process)
+1. Arena: builds the four MLPerf Tiny reference architectures (advisor.zoo), the float baselines of
+   the project's three runnable examples and a set of one-op models, converts them to int8, runs each in the installed tflite-micro interpreter (child process)
    and prints the profiler's planned arena against the RecordingMicroAllocator's, with the ratio.
    Goal: every ratio in 0.95-1.05.
 2. Latency: for every row of shared/data/mlperf_tiny_results_calibration.csv whose core and kernel
@@ -67,7 +67,10 @@ def arena_table(folder: Path) -> dict:
 
     from advisor import zoo
 
+    from advisor.datasets import EXAMPLES, baseline, DATA
+
     models = {name: zoo.build(name) for name in zoo.MODELS}
+    models.update({f"example {name}": baseline(name, DATA[name](0)) for name in EXAMPLES})
     keras.utils.set_random_seed(zoo.SEED)
     models.update(one_op_models())
     print("\n== Arena: profiler vs the tflite-micro interpreter (bytes)")
