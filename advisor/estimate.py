@@ -60,7 +60,8 @@ class ModelBasis:
 
 
 def basis_for(req: Requirements, kb: KnowledgeBase) -> ModelBasis:
-    """The model the estimates assume: the profile of the user's .tflite, else the task's reference model.
+    """The model the estimates assume: the profile of the user's .tflite, else the reference model that
+    load_requirements chose (the one named, or the task's default).
 
     Raises:
         ProblemError: the .tflite cannot be profiled (truncated, dynamic shapes, ...).
@@ -69,11 +70,7 @@ def basis_for(req: Requirements, kb: KnowledgeBase) -> ModelBasis:
         from .profile import load_model
 
         return load_model(req.model_file).basis()
-    ref: ReferenceModel | None = kb.reference_models.get(req.reference_model or "")
-    if ref is None:
-        ref = next((m for _, m in sorted(kb.reference_models.items()) if req.task in m.tasks), None)
-    if ref is None:
-        raise LookupError(f"no reference model for task '{req.task}'")
+    ref: ReferenceModel = kb.reference_models[req.reference_model]  # load_requirements chose it
     note = f"reference model {ref.id}"
     if req.model_file is not None:
         note += (f" (profiling {req.model_file.name} needs TensorFlow to convert it: run `tinyml-advisor profile`"

@@ -156,10 +156,15 @@ def from_mapping(data: dict, kb: KnowledgeBase, name: str = "<requirements>", li
     elif reference is not None and task not in kb.reference_models[reference].tasks:
         bad(("model", "reference"), f"reference model '{reference}' is for {', '.join(kb.reference_models[reference].tasks)},"
             f" not {task}")
-    if reference is None and "file" not in model:
+    # NOTE: only a .tflite is profiled without TensorFlow; every other model is estimated from the
+    # task's reference model, so one must exist (the first by id is the default).
+    if reference is None and source != "tflite" and not problems:
         candidates = sorted(m.id for m in kb.reference_models.values() if task in m.tasks)
         if candidates:
             reference = candidates[0]
+        elif "file" in model:
+            bad(("model", "file"), f"the knowledge base has no reference model for task '{task}', so estimates "
+                "need the model itself: give a .tflite file (`tinyml-advisor profile` converts Keras models)")
         else:
             bad(("task",), f"the knowledge base has no reference model for task '{task}'; give model.file")
     if "lifetime_days" in power and "battery_mah" not in power:

@@ -58,6 +58,7 @@ def problems(tmp_path: Path, text: str) -> list[str]:
     ("project: x\ntask: regression\nmodel:\n  reference: ds-cnn-kws\n", "req.yaml:4: $.model.reference reference "
                                                                         "model 'ds-cnn-kws' is for keyword-spotting"),
     ("project: x\ntask: other\n", "req.yaml:2: $.task the knowledge base has no reference model for task 'other'"),
+    ("project: x\ntask: other\nmodel:\n  file: req.yaml\n", "req.yaml:4: $.model.file unknown model type '.yaml'"),
     ("project: x\ntask: regression\ntask: other\n", "req.yaml:3: $.task duplicate key 'task'"),
     ("project: [x\n", "req.yaml:2: invalid YAML"),
     ("- a list\n", "req.yaml:1: $ expected a mapping"),
@@ -129,3 +130,12 @@ def test_arbitrary_text_fails_cleanly(tmp_path: Path, text: str):
         load_requirements(path, KB)
     except ProblemError as exc:
         assert exc.problems
+
+
+def test_a_keras_model_for_a_task_without_reference_model_is_bad_input(tmp_path: Path):
+    # Keras files are not profiled without TensorFlow, so `advise` needs a reference model for the task.
+    (tmp_path / "m.keras").write_bytes(b"PK\x03\x04")
+    path = write(tmp_path, "project: x\ntask: other\nmodel:\n  file: m.keras\n")
+    result = runner.invoke(app, ["advise", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "req.yaml:4: $.model.file the knowledge base has no reference model for task 'other'" in result.output
