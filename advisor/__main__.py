@@ -1,5 +1,5 @@
 """``python -m advisor`` runs the command line."""
 
-from .cli import app
+from advisor.cli import app
 
 app(prog_name="tinyml-advisor")

@@ -14,8 +14,8 @@ from typing import NoReturn, Optional
 
 import typer
 
-from . import __version__
-from .problems import Problem, ProblemError, did_you_mean
+from advisor import __version__
+from advisor.problems import Problem, ProblemError, did_you_mean
 
 app = typer.Typer(help="Pick a TinyML framework, board and compression recipe; run it; report the risks.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -39,8 +39,8 @@ def fail(problems: list[Problem]) -> NoReturn:
 
 
 def _load(path: Optional[Path]):
-    from .load import load_kb
-    from .paths import KNOWLEDGE
+    from advisor.kb.load import load_kb
+    from advisor.resources import KNOWLEDGE
 
     try:
         return load_kb(path or KNOWLEDGE)
@@ -64,8 +64,8 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 def kb_validate(path: Optional[Path] = typer.Argument(None, help="Knowledge-base folder (default: bundled)."),
                 as_json: bool = typer.Option(False, "--json", help="Print a JSON summary.")) -> None:
     """Check every file: YAML, schema, ids, references, cycles, rule conditions and their cases."""
-    from .load import load_kb
-    from .paths import KNOWLEDGE
+    from advisor.kb.load import load_kb
+    from advisor.resources import KNOWLEDGE
 
     start = time.perf_counter()
     try:
@@ -90,12 +90,12 @@ def kb_list(kind: str = typer.Argument(..., help="boards, frameworks, operators,
             as_json: bool = typer.Option(False, "--json", help="Print JSON."),
             knowledge: Optional[Path] = KnowledgePath) -> None:
     """List the entries of one kind as a table."""
-    from .listing import resolve_kind, rows
+    from advisor.console.listing import resolve_kind, rows
 
     kb = _load(knowledge)
     resolved = resolve_kind(kind)
     if resolved is None:
-        from .kb import KINDS
+        from advisor.kb.base import KINDS
         names = list(KINDS) + [k for _s, k, _c in KINDS.values()]
         fail([Problem("<command line>", 0, "KIND", f"unknown kind '{kind}'{did_you_mean(kind, names)}",
                       "usage", "choose one of: " + ", ".join(KINDS))])
@@ -144,7 +144,7 @@ def kb_probe_ops(ops: Optional[str] = typer.Option(None, "--ops", help="Comma-se
                  knowledge: Optional[Path] = KnowledgePath) -> None:
     """Build a one-op int8 model per claimed operator, run it in the installed tflite-micro
     interpreter (each in a child process) and list every disagreement with the knowledge base."""
-    from .probe import probe_claims
+    from advisor.run.probe import probe_claims
 
     kb = _load(knowledge)
     wanted = [o.strip().upper() for o in ops.split(",") if o.strip()] if ops else None
@@ -163,7 +163,7 @@ TopOption = typer.Option(5, "--top", "-n", min=1, help="How many recommendations
 
 
 def _requirements(path: Path, kb):
-    from .requirements import load_requirements
+    from advisor.questionnaire.requirements import load_requirements
 
     try:
         return load_requirements(path, kb)
@@ -172,7 +172,7 @@ def _requirements(path: Path, kb):
 
 
 def _weights(req, pairs: list[str]):
-    from .requirements import WEIGHT_KEYS
+    from advisor.questionnaire.requirements import WEIGHT_KEYS
 
     weights = dict(req.weights)
     for pair in pairs:
@@ -206,14 +206,15 @@ def advise(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml o
     Exit 0 with at least one feasible stack, 1 when nothing fits (the smallest relaxations are
     listed), 2 on bad input.
     """
-    from .advice import build_advice
+    from advisor.solve.advice import build_advice
 
     kb = _load(knowledge)
     req = _weights(_requirements(requirements, kb), weight)
-    from .solve import solve
+    from advisor.profile.basis import basis_for
+    from advisor.solve.solver import solve
 
     try:
-        solution = solve(req, kb)
+        solution = solve(req, kb, basis_for(req, kb))
         advice = build_advice(solution, kb, top=top, why=tuple(why_not), pareto=pareto)
     except ProblemError as exc:
         fail(exc.problems)
@@ -222,7 +223,7 @@ def advise(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml o
     else:
         from rich.console import Console
 
-        from .present import print_advice
+        from advisor.console.present import print_advice
         print_advice(advice, Console(width=max(140, Console().width)))
     raise typer.Exit(EXIT_OK if solution.candidates else EXIT_FINDINGS)
 
@@ -233,8 +234,8 @@ def init(path: Path = typer.Argument(Path("requirements.yaml"), help="Where to w
          project: str = typer.Option("My TinyML project", "--project", help="Project name to pre-fill."),
          force: bool = typer.Option(False, "--force", help="Overwrite an existing file.")) -> None:
     """Write a commented questionnaire template to fill in."""
-    from .questionnaire import template
-    from .requirements import TASK_INPUT
+    from advisor.questionnaire.interview import template
+    from advisor.questionnaire.requirements import TASK_INPUT
 
     if task not in TASK_INPUT:
         fail([Problem("--task", 0, "", f"unknown task '{task}'{did_you_mean(task, TASK_INPUT)}", "usage",
@@ -250,8 +251,8 @@ def ask(path: Path = typer.Argument(Path("requirements.yaml"), help="Where to wr
         force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
         knowledge: Optional[Path] = KnowledgePath) -> None:
     """Answer the questionnaire interactively; writes the same file `init` would."""
-    from .questionnaire import dump, interview
-    from .requirements import from_mapping
+    from advisor.questionnaire.interview import dump, interview
+    from advisor.questionnaire.requirements import from_mapping
 
     if path.exists() and not force:
         fail([Problem(str(path), 0, "", "already exists; pass --force to overwrite it", "io")])
@@ -284,7 +285,7 @@ def profile_cmd(model: Path = typer.Argument(..., help="A .tflite file, or a .ke
     energy on a board. A .tflite is read without TensorFlow."""
     from dataclasses import asdict
 
-    from .profile import load_model, on_board
+    from advisor.profile.model import load_model, on_board
 
     try:
         profile = load_model(model)
@@ -293,7 +294,7 @@ def profile_cmd(model: Path = typer.Argument(..., help="A .tflite file, or a .ke
     except ProblemError as exc:
         fail(exc.problems)
     if chart is not None:
-        from .chart import memory_svg
+        from advisor.report.charts import memory_svg
         limit = (estimate.ram_avail_kb, f"{estimate.board} RAM") if estimate else (None, "")
         chart.write_text(memory_svg(profile, *limit), encoding="utf-8")
     if as_json:
@@ -301,7 +302,7 @@ def profile_cmd(model: Path = typer.Argument(..., help="A .tflite file, or a .ke
         return
     from rich.console import Console
 
-    from .present import print_profile
+    from advisor.console.present import print_profile
     print_profile(profile, estimate, Console(width=max(120, Console().width)))
     if chart is not None:
         typer.echo(f"chart: {chart}")
@@ -326,8 +327,8 @@ def run_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml 
     """
     from rich.console import Console
 
-    from .requirements import load_requirements
-    from .runner import recipe_for, run_recipe
+    from advisor.questionnaire.requirements import load_requirements
+    from advisor.run.runner import recipe_for, run_recipe
 
     console = Console(stderr=True)
     kb = _load(knowledge)
@@ -338,9 +339,10 @@ def run_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml 
             raise ProblemError([Problem("--model", 0, "", "no model: pass --model or set model.file in the "
                                         "questionnaire", "usage")])
         if recipe is None:
-            from .profile import load_model
-            from .solve import solve
-            candidates = solve(req, kb, basis=load_model(Path(model_path)).basis()).candidates
+            from advisor.profile.basis import from_profile
+            from advisor.profile.model import load_model
+            from advisor.solve.solver import solve
+            candidates = solve(req, kb, from_profile(load_model(Path(model_path)))).candidates
             if not candidates:
                 console.print("no stack satisfies the questionnaire; see `tinyml-advisor advise`, or pass --recipe")
                 raise typer.Exit(EXIT_FINDINGS)
@@ -394,10 +396,10 @@ def report_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.ya
                knowledge: Optional[Path] = KnowledgePath) -> None:
     """Write the five-step checklist report (Markdown, self-contained HTML, JSON) for a questionnaire,
     with a run's results when given. Prints the path of each file written."""
-    from .models import SEVERITIES
-    from .render import RENDERERS, write
-    from .report import build_report, load_run
-    from .requirements import load_requirements
+    from advisor.kb.entities import SEVERITIES
+    from advisor.report.render import RENDERERS, write
+    from advisor.report.build import build_report, load_run
+    from advisor.questionnaire.requirements import load_requirements
 
     wanted = [f.strip() for f in formats.split(",") if f.strip()]
     bad = [f for f in wanted if f not in RENDERERS]

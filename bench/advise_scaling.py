@@ -25,11 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from advisor.advice import build_advice  # noqa: E402
-from advisor.kb import KnowledgeBase  # noqa: E402
-from advisor.load import load_kb  # noqa: E402
-from advisor.requirements import load_requirements  # noqa: E402
-from advisor.solve import solve  # noqa: E402
+from advisor.solve.advice import build_advice  # noqa: E402
+from advisor.kb.base import KnowledgeBase  # noqa: E402
+from advisor.kb.load import load_kb  # noqa: E402
+from advisor.questionnaire.requirements import load_requirements  # noqa: E402
+from advisor.profile.basis import basis_for  # noqa: E402
+from advisor.solve.solver import solve  # noqa: E402
 
 SIZES = (100, 1_000, 10_000)
 SRAM_CHOICES = (64, 128, 192, 256, 320, 384, 512, 640, 1024, 2048)
@@ -70,12 +71,12 @@ def with_boards(kb: KnowledgeBase, boards: dict) -> KnowledgeBase:
 def time_advise(kb: KnowledgeBase, questionnaire: Path, repeat: int = 3) -> tuple[float, float, float, int, int]:
     req = load_requirements(questionnaire, kb)
     t0 = time.perf_counter()
-    build_advice(solve(req, kb), kb, top=5, pareto=True)  # first call also builds the per-KB contexts
+    build_advice(solve(req, kb, basis_for(req, kb)), kb, top=5, pareto=True)  # first call also builds the per-KB contexts
     first = time.perf_counter() - t0
     best_solve = best_all = float("inf")
     for _ in range(repeat):
         t0 = time.perf_counter()
-        sol = solve(req, kb)
+        sol = solve(req, kb, basis_for(req, kb))
         t1 = time.perf_counter()
         build_advice(sol, kb, top=5, pareto=True)
         t2 = time.perf_counter()
@@ -87,8 +88,8 @@ def time_load(kb: KnowledgeBase, boards: dict) -> float:
     import yaml
     tmp = Path(tempfile.mkdtemp())
     try:
-        shutil.copytree(ROOT / "knowledge", tmp / "knowledge")
-        shutil.copytree(ROOT / "recipes", tmp / "recipes")
+        shutil.copytree(ROOT / "advisor" / "knowledge", tmp / "knowledge")
+        shutil.copytree(ROOT / "advisor" / "recipes", tmp / "recipes")
         for board in boards.values():
             data = board.model_dump(by_alias=True, exclude_none=True)
             (tmp / "knowledge" / "boards" / f"{board.id}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))

@@ -29,10 +29,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from advisor.estimate import runtime_kb  # noqa: E402
-from advisor.load import load_kb  # noqa: E402
-from advisor.probe import run_measured  # noqa: E402
-from advisor.profile import load_model  # noqa: E402
+from advisor.perf import runtime_kb  # noqa: E402
+from advisor.kb.load import load_kb  # noqa: E402
+from advisor.run.probe import run_measured  # noqa: E402
+from advisor.profile.model import load_model  # noqa: E402
 
 CALIBRATION = ROOT.parent / "shared" / "data" / "mlperf_tiny_results_calibration.csv"
 BENCH_MODEL = {"kws": "ds-cnn-kws", "vww": "mobilenet-v1-025-vww", "ic": "resnet-8-ic", "ad": "fc-autoencoder-ad"}
@@ -65,9 +65,9 @@ def one_op_models():
 def arena_table(folder: Path) -> dict:
     import tf_keras as keras
 
-    from advisor import zoo
+    from advisor.profile import zoo
 
-    from advisor.datasets import EXAMPLES, baseline, DATA
+    from advisor.run.datasets import EXAMPLES, baseline, DATA
 
     models = {name: zoo.build(name) for name in zoo.MODELS}
     models.update({f"example {name}": baseline(name, DATA[name](0)) for name in EXAMPLES})

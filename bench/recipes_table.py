@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from advisor.datasets import EXAMPLES, build_example  # noqa: E402
-from advisor.load import load_kb  # noqa: E402
-from advisor.runner import run_recipe  # noqa: E402
+from advisor.run.datasets import EXAMPLES, build_example  # noqa: E402
+from advisor.kb.load import load_kb  # noqa: E402
+from advisor.run.runner import run_recipe  # noqa: E402
 
 
 def metric(block: dict | None) -> float | None:

@@ -17,7 +17,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 @pytest.fixture
 def minimal_kb(tmp_path: Path) -> Path:
-    """A writable copy of the minimal valid fixture knowledge base."""
+    """A writable copy of the minimal valid fixture knowledge base, with its recipes folder beside it."""
     dest = tmp_path / "kb"
     shutil.copytree(FIXTURES / "kb-minimal", dest)
+    shutil.copytree(FIXTURES / "recipes", tmp_path / "recipes")
     return dest

@@ -20,7 +20,7 @@ MINIMAL = str(FIXTURES / "kb-minimal")
 def test_validate_ok_on_fixture():
     result = runner.invoke(app, ["kb", "validate", MINIMAL])
     assert result.exit_code == 0, result.output
-    assert "knowledge base OK: 11 files (guideline-steps: 5, boards: 1" in result.output
+    assert "knowledge base OK: 12 files (guideline-steps: 5, boards: 1" in result.output
 
 
 def test_validate_json():

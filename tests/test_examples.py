@@ -8,13 +8,14 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from advisor.advice import build_advice
+from advisor.solve.advice import build_advice
 from advisor.cli import app
-from advisor.explain import candidate_context, relaxations, violations, why_not
-from advisor.load import load_kb
-from advisor.requirements import load_requirements
-from advisor.schemas import validator
-from advisor.solve import solve
+from advisor.solve.explain import candidate_context, relaxations, violations, why_not
+from advisor.kb.load import load_kb
+from advisor.questionnaire.requirements import load_requirements
+from advisor.kb.schemas import validator
+from advisor.profile.basis import basis_for
+from advisor.solve.solver import solve
 
 from conftest import FIXTURES, ROOT
 
@@ -36,7 +37,7 @@ def test_every_example_has_expectations():
 def test_example_answer(name: str, kb):
     expect = EXPECT[name]
     req = load_requirements(EXAMPLES / name, kb)
-    sol = solve(req, kb)
+    sol = solve(req, kb, basis_for(req, kb))
     assert bool(sol.candidates) == (expect["exit"] == 0)
     boards = kb.boards
     for cand in sol.candidates:
@@ -68,7 +69,7 @@ def test_example_answer(name: str, kb):
             values = r.value if isinstance(r.value, dict) else {fields[0]: r.value}
             if isinstance(getattr(req, fields[0]), tuple):
                 values = {fields[0]: [v for v in getattr(req, fields[0]) if v != r.value]}
-            trial = solve(req.with_context(values), kb)
+            trial = solve(req.with_context(values), kb, basis_for(req, kb))
             assert len(trial.candidates) >= r.fit >= 1, r
             assert r.best in {c.key for c in trial.candidates}
 
@@ -76,8 +77,8 @@ def test_example_answer(name: str, kb):
 @pytest.mark.parametrize("name", sorted(EXPECT))
 def test_example_json_matches_schema_and_is_deterministic(name: str, kb):
     req = load_requirements(EXAMPLES / name, kb)
-    first = build_advice(solve(req, kb), kb, why=tuple(EXPECT[name].get("why_not", {}))[:2], pareto=True)
-    second = build_advice(solve(req, kb), kb, why=tuple(EXPECT[name].get("why_not", {}))[:2], pareto=True)
+    first = build_advice(solve(req, kb, basis_for(req, kb)), kb, why=tuple(EXPECT[name].get("why_not", {}))[:2], pareto=True)
+    second = build_advice(solve(req, kb, basis_for(req, kb)), kb, why=tuple(EXPECT[name].get("why_not", {}))[:2], pareto=True)
     assert first == second
     errors = sorted(validator("advice").iter_errors(json.loads(json.dumps(first))), key=str)
     assert not errors, errors[0]
@@ -96,12 +97,12 @@ def test_advise_cli_exit_codes_and_json():
 
 def test_pareto_front_is_not_dominated(kb):
     req = load_requirements(EXAMPLES / "kws-battery.yaml", kb)
-    advice = build_advice(solve(req, kb), kb, pareto=True)
+    advice = build_advice(solve(req, kb, basis_for(req, kb)), kb, pareto=True)
     front = advice["pareto"]
     assert front
     def point(c):
         return (c["price_usd"], c["estimates"]["energy_mj"] or float("inf"), c["estimates"]["latency_ms"])
-    everyone = build_advice(solve(req, kb), kb, top=10_000)["recommendations"]
+    everyone = build_advice(solve(req, kb, basis_for(req, kb)), kb, top=10_000)["recommendations"]
     for f in front:
         p = point(f)
         assert not any(all(q <= r for q, r in zip(point(o), p)) and point(o) != p for o in everyone)
@@ -110,7 +111,7 @@ def test_pareto_front_is_not_dominated(kb):
 def test_weights_change_the_ranking(kb):
     req = load_requirements(EXAMPLES / "kws-battery.yaml", kb)
     from dataclasses import replace
-    cheap = solve(replace(req, weights={**req.weights, "cost": 10.0}), kb).candidates[0]
-    fast = solve(replace(req, weights={**req.weights, "latency": 10.0, "cost": 0.0}), kb).candidates[0]
+    cheap = solve(replace(req, weights={**req.weights, "cost": 10.0}), kb, basis_for(req, kb)).candidates[0]
+    fast = solve(replace(req, weights={**req.weights, "latency": 10.0, "cost": 0.0}), kb, basis_for(req, kb)).candidates[0]
     assert kb.boards[cheap.board].price_usd <= kb.boards[fast.board].price_usd
     assert fast.est["latency_ms"] <= cheap.est["latency_ms"]

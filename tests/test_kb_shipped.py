@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.load import load_kb
-from advisor.rules import apply_overrides, nominal_context
+from advisor.kb.load import load_kb
+from advisor.rules.core import apply_overrides, nominal_context
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def test_throughput_figures_are_the_median_of_their_measurements(kb):
 
 
 def test_every_task_but_other_has_a_reference_model(kb):
-    from advisor.rules import vocabulary
+    from advisor.rules.core import vocabulary
     tasks = set(vocabulary()["req"]["task"].enum) - {"other"}
     covered = {task for m in kb.reference_models.values() for task in m.tasks}
     assert tasks <= covered, tasks - covered

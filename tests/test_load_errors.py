@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from advisor.load import load_kb
+from advisor.kb.load import load_kb
 from advisor.problems import ProblemError
 
 from conftest import FIXTURES
@@ -52,7 +53,6 @@ def test_bad_knowledge_base(minimal_kb: Path, case: dict):
 
 def test_recipes_next_to_the_knowledge_base_are_checked(minimal_kb: Path):
     recipes = minimal_kb.parent / "recipes"
-    recipes.mkdir()
     steps = "steps:\n  - {id: load, uses: load-model}\n  - {id: convert, uses: convert, requires: [load]}\n"
     (recipes / "fancy.yaml").write_text("id: fancy\nname: fancy\ndescription: d\n"
                                         "techniques: [demo-ptq, demo-qat]\nquantization: int4\n" + steps)
@@ -83,11 +83,18 @@ def test_recipes_next_to_the_knowledge_base_are_checked(minimal_kb: Path):
     assert any("$.steps[2].requires[1] no step 'tflm' in this recipe" in x for x in lines)
     assert any("steps require each other: export -> load -> prune -> export" in x for x in lines), lines
     (recipes / "fancy.yaml").unlink()
-    assert set(load_kb(minimal_kb).recipes) == {"ok"}
+    assert set(load_kb(minimal_kb).recipes) == {"ok", "demo-int8"}
+
+
+def test_a_knowledge_base_without_recipes_uses_the_packaged_ones(tmp_path: Path):
+    from advisor.resources import KNOWLEDGE, RECIPES
+    shutil.copytree(KNOWLEDGE, tmp_path / "knowledge")
+    kb = load_kb(tmp_path / "knowledge")
+    assert set(kb.recipes) == {p.stem for p in RECIPES.glob("*.yaml")} and len(kb.recipes) >= 9
 
 
 def test_step_order_follows_requires_then_file_order():
-    from advisor.recipe_plan import step_order
+    from advisor.kb.recipes import step_order
     kb = load_kb()
     order = [s.id for s in step_order(kb.recipes["prune-cluster-qat-int8"])]
     assert order == ["load", "prune", "cluster", "qat", "convert", "evaluate", "tflm", "export"]

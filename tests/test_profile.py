@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from advisor.arena import greedy_plan, Buffer
+from advisor.profile.arena import greedy_plan, Buffer
 from advisor.cli import app
 from advisor.problems import ProblemError
-from advisor.profile import load_model
-from advisor.tflite import parse_tflite
+from advisor.profile.model import load_model
+from advisor.profile.tflite import parse_tflite
 
 from conftest import FIXTURES
 
@@ -81,7 +81,7 @@ def test_profile_json_on_a_board_and_the_chart(tmp_path: Path):
                                  "--chart", str(chart)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    from advisor.schemas import validator
+    from advisor.kb.schemas import validator
     assert not list(validator("profile").iter_errors(data))
     board = data["board"]
     assert board["kernel"] == "cmsis-nn" and 100 < board["latency_ms"] < 300
@@ -93,13 +93,14 @@ def test_profile_json_on_a_board_and_the_chart(tmp_path: Path):
 
 
 def test_advise_uses_the_profile_of_a_tflite_model(tmp_path: Path):
-    from advisor.load import load_kb
-    from advisor.requirements import load_requirements
-    from advisor.solve import solve
+    from advisor.kb.load import load_kb
+    from advisor.questionnaire.requirements import load_requirements
+    from advisor.profile.basis import basis_for, from_profile
+    from advisor.solve.solver import solve
     req_file = tmp_path / "req.yaml"
     req_file.write_text(f"project: x\ntask: keyword-spotting\nmodel:\n  file: {KWS}\nsensors: [microphone]\n")
     kb = load_kb()
-    sol = solve(load_requirements(req_file, kb), kb)
+    sol = solve(req := load_requirements(req_file, kb), kb, basis_for(req, kb))
     assert sol.basis.source == "profile" and sol.basis.macs == load_model(KWS).macs
     assert sol.candidates[0].est["arena_kb"] == pytest.approx(load_model(KWS).plan.arena_bytes / 1024)
 
@@ -115,7 +116,7 @@ def test_profile_does_not_import_tensorflow():
 
 def test_enum_tables_match_the_installed_schema():
     schema = pytest.importorskip("tflite_micro.tensorflow.lite.micro.python.schema_py_generated")
-    from advisor.tflite_enums import BUILTIN_OPS, TENSOR_TYPES
+    from advisor.profile.tflite_enums import BUILTIN_OPS, TENSOR_TYPES
     ops = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     types = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
     assert BUILTIN_OPS == ops

@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from advisor.probe import run_measured
-from advisor.profile import load_model
+from advisor.run.probe import run_measured
+from advisor.profile.model import load_model
 
 from conftest import FIXTURES
 
@@ -19,7 +19,7 @@ runner = CliRunner()
 
 @pytest.mark.parametrize("name", ["ds-cnn-kws", "mobilenet-v1-025-vww", "resnet-8-ic", "fc-autoencoder-ad"])
 def test_mlperf_tiny_arena_within_5_percent_and_never_under(tmp_path: Path, name: str):
-    from advisor import zoo
+    from advisor.profile import zoo
     path = tmp_path / f"{name}.tflite"
     path.write_bytes(zoo.to_int8(zoo.build(name)))
     ok, why, arena = run_measured(path)

@@ -9,9 +9,9 @@ import yaml
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from advisor.load import load_kb
-from advisor.requirements import TASK_INPUT, load_requirements
-from advisor.schemas import schema
+from advisor.kb.load import load_kb
+from advisor.questionnaire.requirements import TASK_INPUT, load_requirements
+from advisor.kb.schemas import schema
 
 runner = CliRunner()
 KB = load_kb()

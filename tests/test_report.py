@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from advisor.load import load_kb
-from advisor.render import render_html, render_json, render_markdown
-from advisor.report import build_report
-from advisor.requirements import load_requirements
+from advisor.kb.load import load_kb
+from advisor.report.render import render_html, render_json, render_markdown
+from advisor.report.build import build_report
+from advisor.questionnaire.requirements import load_requirements
 
 from conftest import FIXTURES, ROOT
 

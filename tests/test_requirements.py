@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from advisor.load import load_kb
+from advisor.kb.load import load_kb
 from advisor.problems import ProblemError
-from advisor.requirements import load_requirements
+from advisor.questionnaire.requirements import load_requirements
 
 from conftest import ROOT
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advisor.rules import (RuleError, apply_overrides, check_names, compile_condition, compile_template,
+from advisor.rules.core import (RuleError, apply_overrides, check_names, compile_condition, compile_template,
                            format_value, nominal_context, vocabulary)
 
 

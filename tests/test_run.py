@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from advisor.cli import app
-from advisor.load import load_kb
-from advisor.models import Recipe
-from advisor.runner import run_recipe
+from advisor.kb.load import load_kb
+from advisor.kb.entities import Recipe
+from advisor.run.runner import run_recipe
 
 from conftest import ROOT
 
@@ -26,13 +26,13 @@ KB = load_kb()
 
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory) -> tuple[Path, Path]:
-    from advisor.datasets import build_example
+    from advisor.run.datasets import build_example
     return build_example("digits", tmp_path_factory.mktemp("digits"))
 
 
 def manifest(run_dir: Path) -> dict:
     """The run's manifest, checked against its schema (a contract other tools read)."""
-    from advisor.schemas import validator
+    from advisor.kb.schemas import validator
     data = json.loads((run_dir / "manifest.json").read_text())
     errors = list(validator("manifest").iter_errors(data))
     assert not errors, errors[0].message
@@ -56,7 +56,7 @@ def test_recipe_families_on_digits(tmp_path: Path, digits, recipe: str):
     assert "kTensorArenaSize = " in header
     main = (outcome.run_dir / "firmware" / "main.cc").read_text()
     for op in metrics["tflm"]["ops"]:
-        from advisor.steps.export import resolver_method
+        from advisor.run.steps.export import resolver_method
         assert f"resolver.{resolver_method(op)}();" in main
     assert f"MicroMutableOpResolver<{len(metrics['tflm']['ops'])}>" in main
     source = (outcome.run_dir / "firmware" / "model_data.cc").read_text()
@@ -82,7 +82,7 @@ def test_same_seed_same_bytes(tmp_path: Path, digits):
 
 @pytest.mark.parametrize("example, recipe", [("imu-gestures", "int8-ptq"), ("vibration", "int8-ptq")])
 def test_other_examples_run(tmp_path: Path, example: str, recipe: str):
-    from advisor.datasets import build_example
+    from advisor.run.datasets import build_example
     model, data = build_example(example, tmp_path / "build")
     result = runner.invoke(app, ["run", str(ROOT / "examples" / example / "requirements.yaml"), "--model", str(model),
                                  "--data", str(data), "--recipe", recipe, "--runs", str(tmp_path / "runs")])
@@ -156,11 +156,12 @@ def test_run_without_recipe_uses_the_solvers_choice(tmp_path: Path, digits):
     result = runner.invoke(app, ["run", str(ROOT / "examples" / "digits" / "requirements.yaml"), "--model", str(model),
                                  "--data", str(data), "--runs", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    from advisor.profile import load_model
-    from advisor.requirements import load_requirements
-    from advisor.solve import solve
+    from advisor.profile.model import load_model
+    from advisor.questionnaire.requirements import load_requirements
+    from advisor.profile.basis import basis_for, from_profile
+    from advisor.solve.solver import solve
     req = load_requirements(ROOT / "examples" / "digits" / "requirements.yaml", KB)
-    top = solve(req, KB, basis=load_model(model).basis()).candidates[0]  # the user's model, profiled
+    top = solve(req, KB, from_profile(load_model(model))).candidates[0]  # the user's model, profiled
     assert manifest(next(tmp_path.iterdir()))["recipe"]["id"] == top.recipe
 
 

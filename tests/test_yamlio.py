@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from advisor.problems import ProblemError
-from advisor.yamlio import line_of, load_yaml_text
+from advisor.kb.yamlio import line_of, load_yaml_text
 
 TEXT = """\
 id: x

@@ -5,6 +5,6 @@
 
 from pathlib import Path
 
-from advisor.datasets import baseline_script
+from advisor.run.datasets import baseline_script
 
 baseline_script("vibration", Path(__file__).parent / "build")

@@ -1,0 +1,144 @@
+"""Print the advice data (advice.build_advice) for people: rich tables and short explanations."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from advisor.rules.core import format_value
+
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+def _kb(value: float) -> str:
+    return "n/a" if value >= 1e8 else format_value(round(value, 1))
+
+
+def print_advice(advice: dict, console: Console, details: int = 3) -> None:
+    """The ranking table, the top candidates' numbers and risks, then whatever else was asked for."""
+    req, summary = advice["requirements"], advice["summary"]
+    console.print(f"[bold]{advice['project']}[/bold] — {req['task']}, model basis: {advice['model']['note']}")
+    console.print(f"{summary['candidates']} feasible stacks from {summary['boards']} boards, "
+                  f"{summary['frameworks']} frameworks, {summary['recipes']} recipes")
+    if advice["recommendations"]:
+        console.print(_ranking_table(advice["recommendations"], "Recommendations"))
+        for cand in advice["recommendations"][:details]:
+            _print_details(cand, console)
+    else:
+        console.print("[bold red]No stack satisfies every requirement.[/bold red]")
+        _print_relaxations(advice["relaxations"], console)
+    _print_rejections(summary["rejections"], console)
+    if advice["pareto"]:
+        console.print(_ranking_table(advice["pareto"], "Pareto front: cost / energy / latency (none is better on all)"))
+    for why in advice["why_not"]:
+        _print_why_not(why, console)
+
+
+def _ranking_table(rows: list[dict], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name, justify in (("#", "right"), ("board", "left"), ("framework", "left"), ("recipe", "left"),
+                          ("RAM KB", "right"), ("flash KB", "right"), ("latency ms", "right"),
+                          ("energy mJ", "right"), ("drop pp", "right"), ("USD", "right"), ("score", "right")):
+        table.add_column(name, justify=justify)
+    for c in rows:
+        e = c["estimates"]
+        table.add_row(str(c["rank"]), c["board"], c["framework"], c["recipe"],
+                      f"{_kb(e['ram_kb'])}/{_kb(e['ram_avail_kb'])}", f"{_kb(e['flash_kb'])}/{_kb(e['flash_avail_kb'])}",
+                      format_value(round(e["latency_ms"], 2)),
+                      format_value(round(e["energy_mj"], 3)) if e["energy_mj"] else "unknown",
+                      format_value(round(e["accuracy_drop_pp"], 2)), format_value(c["price_usd"]),
+                      f"{c['score']:.3f}")
+    return table
+
+
+def _print_details(c: dict, console: Console) -> None:
+    e = c["estimates"]
+    console.print(f"\n[bold]#{c['rank']} {c['board']} + {c['framework']} + {c['recipe']}[/bold]")
+    console.print(f"  RAM {_kb(e['ram_kb'])} KB (arena {_kb(e['arena_kb'])}) of {_kb(e['ram_avail_kb'])}; "
+                  f"flash {_kb(e['flash_kb'])} KB (model {_kb(e['model_flash_kb'])}) of {_kb(e['flash_avail_kb'])}; "
+                  f"{format_value(round(e['latency_ms'], 2))} ms with {e['kernel']} kernels "
+                  f"({c['basis']['latency']})")
+    scored = ", ".join(f"{k} {v:.2f}" for k, v in c["penalties"].items())
+    console.print(f"  penalties: {scored}; operators {c['basis']['operators']}")
+    for p in c["pitfalls"]:
+        style = SEVERITY_STYLE[p["severity"]]
+        console.print(f"  [{style}]{p['severity']:>8}[/{style}] {p['name']}: {p['evidence']}")
+
+
+def _print_relaxations(relaxations: list[dict], console: Console) -> None:
+    if not relaxations:
+        console.print("No single change to one requirement (or two numeric budgets) makes a stack feasible; "
+                      "see the rejections below.")
+        return
+    console.print("Smallest changes that make stacks feasible:")
+    for r in relaxations:
+        best = r["best"]
+        console.print(f"  • {r['change']}: {r['fit']} stack{'s' if r['fit'] != 1 else ''} fit "
+                      f"(best: {best['board']} + {best['framework']} + {best['recipe']})")
+
+
+def _print_rejections(rejections: dict, console: Console) -> None:
+    if not rejections:
+        return
+    parts = [f"{cid} {n}" for cid, n in list(rejections.items())[:8]]
+    console.print(f"\nRejections by rule (boards, frameworks, recipes, pairs or stacks): {', '.join(parts)}")
+
+
+def _print_why_not(w: dict, console: Console) -> None:
+    console.print(f"\n[bold]Why not {w['id']}[/bold] ({w['kind']})")
+    if w["ranked"] is not None:
+        best, top = w["best"], w["top"]
+        console.print(f"  It is feasible: best rank #{w['ranked']} ({best['board']} + {best['framework']} + "
+                      f"{best['recipe']}), score {best['score']:.3f} against {top['score']:.3f} for #1.")
+        worse = [(k, best["penalties"][k] - top["penalties"][k]) for k in best["penalties"]]
+        worse = [f"{k} +{d:.2f}" for k, d in sorted(worse, key=lambda kv: -kv[1]) if d > 1e-9]
+        if worse:
+            console.print(f"  Penalties higher than #1 (before weights): {', '.join(worse)}")
+    for v in w["own"]:
+        console.print(f"  ✗ {v['name']}: {v['message']}")
+    if w["own"]:
+        return
+    if w["by_constraint"]:
+        counts = ", ".join(f"{k} {n}" for k, n in w["by_constraint"].items())
+        console.print(f"  {w['stacks_checked']} stacks with it were rejected; by rule: {counts}")
+        console.print("  Closest:")
+        for c in w["closest"]:
+            names = " + ".join(v for k, v in c.items() if k != "violations")
+            console.print(f"    {names}:")
+            for v in c["violations"]:
+                console.print(f"      ✗ {v['message']}")
+
+
+def print_profile(profile, estimate, console: Console) -> None:
+    """The per-operator table, the totals, the arena and, with a board, the estimates on it."""
+    table = Table(title=f"{profile.name}: {len(profile.rows)} operators", title_justify="left")
+    for name, justify in (("#", "right"), ("op", "left"), ("dtypes", "left"), ("output", "left"),
+                          ("params", "left"), ("MACs", "right"), ("weights B", "right"), ("in B", "right"),
+                          ("out B", "right"), ("live KB", "right")):
+        table.add_column(name, justify=justify)
+    heavy = {r.index for r in profile.heaviest()}
+    for r in profile.rows:
+        params = " ".join(f"{k[0]}{'x'.join(map(str, v))}" if isinstance(v, tuple) else str(v)
+                          for k, v in r.params.items())
+        table.add_row(str(r.index), f"[bold]{r.op}[/bold]" if r.index in heavy else r.op, ",".join(r.dtypes),
+                      "x".join(map(str, r.output_shape)), params, f"{r.macs:,}", f"{r.weight_bytes:,}",
+                      f"{r.input_bytes:,}", f"{r.output_bytes:,}", f"{r.live_bytes / 1024:.1f}")
+    console.print(table)
+    plan = profile.plan
+    share = ", ".join(f"#{r.index} {r.op} {100 * r.macs / max(profile.macs, 1):.0f}%" for r in profile.heaviest())
+    peak = max(profile.rows, key=lambda r: (r.live_bytes, -r.index))
+    console.print(f"MACs {profile.macs:,} (+{profile.other_ops:,} pooling/element ops); heaviest: {share}; "
+                  f"most memory alive at #{peak.index} {peak.op} ({peak.live_bytes:,} B)")
+    console.print(f"file {profile.file_bytes:,} B (weights {profile.weight_bytes:,} B); TFLM arena "
+                  f"{plan.arena_bytes:,} B = planned tensors {plan.head_bytes:,} + persistent {plan.tail_bytes:,}; "
+                  f"no planner can go below {plan.lower_bound_bytes:,} B of tensors")
+    for note in profile.notes:
+        console.print(f"note: {note}")
+    if estimate is None:
+        return
+    e = estimate
+    energy = f"{e.energy_mj:.3f} mJ" if e.energy_mj else "unknown (no active power published)"
+    flash = f"{e.flash_kb:.1f} KB" + ("" if e.runtime_flash_known else " (runtime size not published)")
+    console.print(f"on {e.board} with {e.framework} ({e.kernel} kernels, {e.throughput}, {e.clock_mhz:g} MHz): "
+                  f"{e.latency_ms:.2f} ms, energy {energy}; RAM {e.ram_kb:.1f} of {e.ram_avail_kb:g} KB; "
+                  f"flash {flash} of {e.flash_avail_kb:g} KB")

@@ -1,0 +1,235 @@
+"""Load and validate a knowledge base folder: YAML -> JSON Schema -> pydantic -> graph -> rules.
+
+Every problem in every file is collected in one pass; the caller gets either a KnowledgeBase or a
+ProblemError carrying all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from advisor.kb.references import build_graph
+from advisor.kb.base import KINDS, RECIPES_FOLDER, CompiledConstraint, CompiledPitfall, KnowledgeBase, Located
+from advisor.kb.entities import Pitfall
+from advisor.resources import KNOWLEDGE, RECIPES
+from advisor.problems import Problem, ProblemError, did_you_mean, display_path, json_path
+from advisor.rules.core import (RuleError, apply_overrides, compile_condition, compile_template, fields_read, nominal_context,
+                    stage_of, vocabulary)
+from advisor.kb.schemas import validate
+from advisor.kb.yamlio import line_of, load_yaml_file
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def _files(root: Path, recipes: Path | None) -> tuple[list[tuple[str, Path, Path]], list[Problem]]:
+    """(folder, file, the root it is under) for every entity file, and layout problems."""
+    found, problems = [], []
+    paths = [(root, p) for p in sorted(root.rglob("*")) if p.is_file()]
+    if recipes is not None and recipes.is_dir():
+        paths += [(recipes.parent, p) for p in sorted(recipes.glob("*")) if p.is_file()]
+    for base, path in paths:
+        rel = path.relative_to(base)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        folder = rel.parts[0] if len(rel.parts) > 1 else ""
+        if path.suffix not in YAML_SUFFIXES:
+            if path.name != "README.md":
+                problems.append(Problem(display_path(path), 0, "", "not a YAML file (expected .yaml)", "layout"))
+            continue
+        if folder not in KINDS or (folder == RECIPES_FOLDER) != (base != root):
+            problems.append(Problem(display_path(path), 0, "", f"not in a known folder; put it under one of: "
+                                    f"{', '.join(k for k in KINDS if k != RECIPES_FOLDER)}", "layout"))
+            continue
+        found.append((folder, path, base))
+    return found, problems
+
+
+def _pydantic_problems(exc: ValidationError, file: str, lines: dict) -> list[Problem]:
+    out = []
+    for err in exc.errors():
+        path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        out.append(Problem(file, line_of(lines, path), json_path(path), err["msg"], "model"))
+    return out
+
+
+def load_kb(root: Path | str = KNOWLEDGE, recipes: Path | str | None = None) -> KnowledgeBase:
+    """Load every entity under ``root``, and the recipes in ``recipes`` (default: ``root``'s sibling
+    folder ``recipes/`` when it exists, else the packaged recipes).
+
+    Raises:
+        ProblemError: with every problem found, if there is any.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ProblemError([Problem(display_path(root), 0, "", "no such knowledge-base folder", "io")])
+    kb = KnowledgeBase()
+    if recipes is None:
+        sibling = root.parent / RECIPES_FOLDER
+        recipes = sibling if sibling.is_dir() else RECIPES
+    files, problems = _files(root, Path(recipes))
+    broken: set[str] = set()  # ids of entries that failed: references to them are not reported again
+    digest = hashlib.sha256()
+    for folder, path, base in files:
+        schema_name, kind, model = KINDS[folder]
+        digest.update(str(path.relative_to(base)).encode() + b"\0" + path.read_bytes() + b"\0")
+        try:
+            data, lines, name = load_yaml_file(path)
+        except ProblemError as exc:
+            problems += exc.problems
+            broken.add(path.stem)
+            continue
+        if not isinstance(data, dict):
+            broken.add(path.stem)
+            problems.append(Problem(name, line_of(lines, ()), "$", f"expected a mapping (a {kind} entry), "
+                                    f"got {type(data).__name__}", "schema"))
+            continue
+        found = validate(data, schema_name, name, lines)
+        ident = data.get("id")
+        if isinstance(ident, str) and ident != path.stem:
+            found.append(Problem(name, line_of(lines, ("id",)), "$.id",
+                                 f"id '{ident}' does not match the file name '{path.stem}'", "id"))
+        if isinstance(ident, str) and ident in kb.where:
+            first = kb.where[ident]
+            found.append(Problem(name, line_of(lines, ("id",)), "$.id",
+                                 f"duplicate id '{ident}' (also {first.file}:{line_of(first.lines, ('id',))})",
+                                 "id"))
+        if found:
+            problems += found
+            broken.add(path.stem)
+            continue
+        try:
+            entity = model.model_validate(data)
+        except ValidationError as exc:
+            problems += _pydantic_problems(exc, name, lines)
+            broken.add(path.stem)
+            continue
+        kb.entities[kind][entity.id] = entity
+        kb.where[entity.id] = Located(name, lines)
+    kb.digest = digest.hexdigest()
+    kb.files = len(files)
+    _, graph_problems = build_graph(kb, broken)
+    problems += graph_problems
+    problems += _compile_rules(kb)
+    problems += _compile_constraints(kb)
+    problems += _check_recipe_steps(kb)
+    if problems:
+        raise ProblemError(problems)
+    return kb
+
+
+def _compile_rules(kb: KnowledgeBase) -> list[Problem]:
+    """Compile each pitfall's condition and evidence; run its cases against the nominal context."""
+    problems = []
+    nominal = nominal_context()
+    for pitfall in kb.pitfalls.values():
+        loc = kb.where[pitfall.id]
+
+        def report(path: tuple, message: str, _loc=loc) -> None:
+            problems.append(Problem(_loc.file, line_of(_loc.lines, path), json_path(path), message, "rule"))
+
+        compiled = {}
+        for key, compile_ in (("condition", compile_condition), ("evidence", compile_template)):
+            try:
+                compiled[key] = compile_(getattr(pitfall, key))
+            except RuleError as exc:
+                report((key,), str(exc))
+        if len(compiled) < 2:
+            continue
+        condition, evidence = compiled["condition"], compiled["evidence"]
+        problems_before = len(problems)
+        _check_cases(pitfall, condition, evidence, nominal, report)
+        if len(problems) == problems_before:
+            kb.rules[pitfall.id] = CompiledPitfall(pitfall, condition, evidence)
+    return problems
+
+
+def _check_cases(pitfall: Pitfall, condition, evidence, nominal: dict, report) -> None:
+    try:
+        if condition(nominal) is not False:
+            report(("condition",), "fires on the nominal context (a healthy project); tighten it")
+        evidence.render(nominal)
+    except Exception as exc:  # noqa: BLE001 - CEL raises TypeError/KeyError/RuntimeError
+        report(("condition",), f"cannot be evaluated: {type(exc).__name__}: {exc}")
+        return
+    for outcome, cases in (("fires", pitfall.cases.fires), ("quiet", pitfall.cases.quiet)):
+        for i, overrides in enumerate(cases):
+            path = ("cases", outcome, i)
+            try:
+                ctx = apply_overrides(nominal, overrides)
+                result = condition(ctx)
+                evidence.render(ctx)
+            except Exception as exc:  # noqa: BLE001
+                report(path, f"case cannot be evaluated: {exc}")
+                continue
+            if result is not (outcome == "fires"):
+                report(path, f"expected the condition to be {outcome == 'fires'}, got {result!r}")
+
+
+def _compile_constraints(kb: KnowledgeBase) -> list[Problem]:
+    """Compile each constraint, decide its solver stage, and run its hold/violate cases."""
+    problems = []
+    nominal = nominal_context()
+    for c in kb.entities["constraint"].values():
+        loc = kb.where[c.id]
+
+        def report(path: tuple, message: str, _loc=loc) -> None:
+            problems.append(Problem(_loc.file, line_of(_loc.lines, path), json_path(path), message, "rule"))
+
+        before = len(problems)
+        compiled = {}
+        for key, text, compile_ in (("holds", c.holds, compile_condition), ("explain", c.explain, compile_template),
+                                    ("need", c.relax.need if c.relax else None, compile_condition)):
+            if text is None:
+                continue
+            try:
+                compiled[key] = compile_(text)
+            except RuleError as exc:
+                report(("relax", "need") if key == "need" else (key,), str(exc))
+        if c.relax is not None:
+            field = vocabulary()["req"].get(c.relax.field.partition(".")[2])
+            if field is None:
+                report(("relax", "field"), f"unknown requirement field '{c.relax.field}'"
+                       f"{did_you_mean(c.relax.field.partition('.')[2], vocabulary()['req'])}")
+            elif (field.type == "number") != (c.relax.need is not None):
+                report(("relax",), "a numeric field needs `need` (the value it must reach); other fields take none")
+        if len(problems) > before:
+            continue
+        holds, explain = compiled["holds"], compiled["explain"]
+        try:
+            if holds(nominal) is not True:
+                report(("holds",), "does not hold on the nominal context (a healthy project); loosen it")
+        except Exception as exc:  # noqa: BLE001 - CEL raises TypeError/KeyError/RuntimeError
+            report(("holds",), f"cannot be evaluated: {type(exc).__name__}: {exc}")
+        for outcome, cases in (("hold", c.cases.hold), ("violate", c.cases.violate)):
+            for i, overrides in enumerate(cases):
+                try:
+                    ctx = apply_overrides(nominal, overrides)
+                    result = holds(ctx)
+                    explain.render(ctx)
+                    if compiled.get("need"):
+                        compiled["need"](ctx)
+                except Exception as exc:  # noqa: BLE001 - CEL raises TypeError/KeyError/RuntimeError
+                    report(("cases", outcome, i), f"case cannot be evaluated: {exc}")
+                    continue
+                if result is not (outcome == "hold"):
+                    report(("cases", outcome, i), f"expected the condition to be {outcome == 'hold'}, got {result!r}")
+        if len(problems) > before:
+            continue
+        reads = fields_read(c.holds)
+        kb.constraints[c.id] = CompiledConstraint(c, holds, explain, compiled.get("need"), reads, stage_of(reads))
+    return problems
+
+
+def _check_recipe_steps(kb: KnowledgeBase) -> list[Problem]:
+    """Every recipe step is registered, typed right, and the requires form a DAG."""
+    from advisor.kb.recipes import check_recipe
+
+    problems = []
+    for recipe in kb.recipes.values():
+        loc = kb.where[recipe.id]
+        for path, message in check_recipe(recipe):
+            problems.append(Problem(loc.file, line_of(loc.lines, path), json_path(path), message, "recipe"))
+    return problems

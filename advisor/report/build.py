@@ -1,0 +1,239 @@
+"""The checklist report as plain data: built once, then rendered as Markdown, HTML or JSON.
+
+For each of the five guideline steps: its inputs filled from this project, what the tool produced,
+its methods as a checklist (done by the tool / to do by the team), and the risks -- every pitfall
+that fires for the recommended stack, with the numbers, the mitigation and the sources.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from advisor.solve.advice import build_advice
+from advisor.report.charts import bars_svg, memory_svg, scatter_svg
+from advisor.solve.explain import candidate_context, pitfalls_for
+from advisor.kb.base import KnowledgeBase
+from advisor.kb.entities import SEVERITIES
+from advisor.problems import Problem, ProblemError, display_path
+from advisor.questionnaire.requirements import Requirements
+from advisor.profile.basis import basis_for, from_profile
+from advisor.solve.solver import solve
+
+# (step id, pattern in the method's text, fact that makes it done, what the tool did)
+METHOD_RULES = (
+    ("framework-selection", r"compare candidate", "advised", "ranked every framework against the requirements"),
+    ("framework-selection", r"maintenance status", "advised", "maintenance status and community are ranking terms"),
+    ("hardware-selection", r"reuse", "advised", "an existing board is ranked first or forced when named"),
+    ("hardware-selection", r"sram and flash", "advised", "RAM and flash needs checked with the margin"),
+    ("hardware-selection", r"energy", "energy_known", "energy per inference estimated from published power"),
+    ("hardware-selection", r"sensors", "advised", "required sensors and connectivity checked"),
+    ("model-compression", r"profile", "profiled", "per-layer MACs and memory profiled"),
+    ("model-compression", r"quantization", "quantized", "int8 model produced and evaluated"),
+    ("model-compression", r"pruning", "pruned_or_clustered", "pruning / clustering applied by the recipe"),
+    ("model-compression", r"distillation", "distilled", "a student model was distilled"),
+    ("conversion-deployment", r"convert", "converted", "converted to .tflite"),
+    ("conversion-deployment", r"integrate", "exported", "C array and a TFLM main.cc sketch generated"),
+    ("conversion-deployment", r"test and validate", "validated", "run in the tflite-micro interpreter on the "
+                                                                  "test set (host, not yet the device)"),
+    ("mlops", r"data versioning", "manifest", "input data hashed in the run manifest"),
+    ("mlops", r"model versioning", "manifest", "model and artifacts hashed in the run manifest"),
+    ("mlops", r"experiment tracking", "manifest", "recipe, parameters, seed, versions and metrics recorded"),
+)
+
+
+def load_run(run_dir: Path) -> dict:
+    """The manifest and metrics of a run folder.
+
+    Raises:
+        ProblemError: no such run, or its files are unreadable.
+    """
+    name = display_path(run_dir)
+    try:
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+    except FileNotFoundError:
+        raise ProblemError([Problem(name, 0, "", "not a run folder (no manifest.json and metrics.json)", "io")]) \
+            from None
+    except (OSError, ValueError) as exc:
+        raise ProblemError([Problem(name, 0, "", f"unreadable run files: {exc}", "io")]) from None
+    return {"dir": str(run_dir), "manifest": manifest, "metrics": metrics,
+            "tflite": str(run_dir / "model.tflite") if (run_dir / "model.tflite").exists() else None}
+
+
+def build_report(req: Requirements, kb: KnowledgeBase, run: dict | None = None, top: int = 3) -> dict:
+    """The report model (pure data plus the charts as SVG text)."""
+    from advisor.profile.model import load_model
+
+    profile = load_model(Path(run["tflite"])) if run and run.get("tflite") else None
+    if profile is None and req.model_source == "tflite" and req.model_file is not None:
+        profile = load_model(req.model_file)
+    sol = solve(req, kb, from_profile(profile) if profile else basis_for(req, kb))
+    why = _obvious_alternatives(sol, kb)
+    advice = build_advice(sol, kb, top=top, why=why)
+    best = sol.candidates[0] if sol.candidates else None
+    risks = pitfalls_for(candidate_context(sol, kb, *best.key), kb) if best else []
+    facts = _facts(req, sol, run, profile, kb)
+    steps = [_step(step, req, advice, run, profile, risks, facts)
+             for step in sorted(kb.guideline.values(), key=lambda s: s.step)]
+    charts = {"memory": bars_svg(advice["recommendations"]) if advice["recommendations"] else "",
+              "layers": memory_svg(profile, best.est["ram_avail_kb"] if best else None,
+                                   f"{best.board} RAM" if best else "") if profile else "",
+              "accuracy": scatter_svg(_accuracy_points(run)) if run else ""}
+    worst = max((SEVERITIES.index(r.severity) for r in risks), default=-1)
+    return {
+        "project": req.project, "task": req.task,
+        "requirements": advice["requirements"], "model": advice["model"],
+        "knowledge_base": advice["knowledge_base"]["digest"],
+        "recommendation": advice["recommendations"][0] if advice["recommendations"] else None,
+        "runners_up": advice["recommendations"][1:],
+        "rejected": advice["why_not"], "relaxations": advice["relaxations"],
+        "summary": advice["summary"],
+        "run": _run_summary(run) if run else None,
+        "steps": steps,
+        "risk_counts": {s: sum(1 for r in risks if r.severity == s) for s in reversed(SEVERITIES)},
+        "worst_severity": SEVERITIES[worst] if worst >= 0 else None,
+        "charts": charts,
+    }
+
+
+def _obvious_alternatives(sol, kb: KnowledgeBase) -> tuple[str, ...]:
+    """The most popular things a reader would ask about: the biggest framework and cheapest boards not chosen."""
+    chosen = sol.candidates[0] if sol.candidates else None
+    picks = []
+    for fw in ("tflite-micro", "tensorflow-lite", "edge-impulse-eon", "st-edge-ai"):
+        if fw in kb.frameworks and (chosen is None or fw != chosen.framework):
+            picks.append(fw)
+    if chosen is not None:
+        picks.append("float32" if chosen.recipe != "float32" else "int8-ptq")
+    ranked = {c.board for c in sol.candidates}
+    cheap = sorted((b for b in kb.boards.values() if b.id not in ranked), key=lambda b: (b.price_usd, b.id))
+    picks += [b.id for b in cheap[:2]]
+    kinds = {"board": "board", "framework": "framework", "recipe": "recipe"}
+    unranked = [p for p in picks if not sol.ranked(**{kinds[kb.kind_of(p)]: p})]
+    return tuple(dict.fromkeys(unranked))[:5]
+
+
+def _facts(req: Requirements, sol, run: dict | None, profile, kb: KnowledgeBase) -> dict:
+    steps = {s["uses"]: s["status"] for s in run["manifest"]["steps"]} if run else {}
+    techniques = set(kb.recipes[run["manifest"]["recipe"]["id"]].techniques) if run and \
+        run["manifest"]["recipe"]["id"] in kb.recipes else set()
+    best = sol.candidates[0] if sol.candidates else None
+    return {
+        "advised": bool(sol.candidates), "energy_known": bool(best and best.est["energy_mj"]),
+        "profiled": profile is not None,
+        "quantized": bool(run) and run["manifest"]["recipe"]["quantization"] == "int8" and steps.get("convert") == "ok",
+        "pruned_or_clustered": bool(techniques & {"magnitude-pruning", "weight-clustering"}) and
+        steps.get("convert") == "ok",
+        "distilled": steps.get("distill") == "ok", "converted": steps.get("convert") == "ok",
+        "exported": steps.get("export-c") == "ok", "validated": steps.get("tflm-validate") == "ok",
+        "manifest": bool(run),
+    }
+
+
+def _step(step, req: Requirements, advice: dict, run, profile, risks, facts: dict) -> dict:
+    methods = []
+    for text in step.methods:
+        rule = next((r for r in METHOD_RULES if r[0] == step.id and re.search(r[1], text, re.I)), None)
+        done = bool(rule and facts.get(rule[2]))
+        methods.append({"text": text, "done": done, "by": "tool" if done else "team",
+                        "note": rule[3] if done else ""})
+    return {"id": step.id, "number": step.step, "title": step.title, "summary": step.summary,
+            "inputs": _inputs(step.id, req, advice), "outputs": _outputs(step.id, advice, run, profile),
+            "guideline_outputs": list(step.outputs), "methods": methods,
+            "risks": [{"id": r.id, "name": r.name, "severity": r.severity, "evidence": r.evidence,
+                       "mitigation": r.mitigation, "sources": list(r.sources)} for r in risks if r.step == step.id]}
+
+
+def _inputs(step: str, req: Requirements, advice: dict) -> list[dict]:
+    budget = lambda v, unit: f"{v:g} {unit}" if v else "not limited"  # noqa: E731
+    rows = {
+        "framework-selection": [("task", req.task), ("language", req.language), ("operating system", req.os),
+                                ("model", advice["model"]["note"]), ("team ML experience", req.team_ml_experience)],
+        "hardware-selection": [("sensors", ", ".join(req.sensors) or "none"),
+                               ("connectivity", ", ".join(req.connectivity) or "none"),
+                               ("RAM budget", budget(req.ram_budget_kb, "KB")),
+                               ("flash budget", budget(req.flash_budget_kb, "KB")),
+                               ("latency budget", budget(req.latency_budget_ms, "ms")),
+                               ("unit cost ceiling", budget(req.unit_cost_usd, "USD")),
+                               ("battery", f"{req.battery_mah:g} mAh for {req.lifetime_days:g} days"
+                                if req.battery_mah else "mains powered"),
+                               ("existing board", req.existing_board or "none")],
+        "model-compression": [("model", advice["model"]["name"]), ("MACs", f"{advice['model']['macs']:,.0f}"),
+                              ("data available", req.data),
+                              ("acceptable accuracy drop", f"{req.max_accuracy_drop_pp:g} points")],
+        "conversion-deployment": [("target", "see the recommendation"), ("input shape",
+                                  "x".join(map(str, req.input_shape)) or "the model's")],
+        "mlops": [("devices", str(req.deployment_units)), ("model updates in the field", "yes" if req.ota_updates
+                  else "no"), ("personal data", "yes" if req.privacy_sensitive else "no")],
+    }
+    return [{"name": k, "value": v} for k, v in rows.get(step, [])]
+
+
+def _outputs(step: str, advice: dict, run: dict | None, profile) -> list[str]:
+    rec = advice["recommendations"][0] if advice["recommendations"] else None
+    if rec is None:
+        return ["no stack satisfies the requirements: see the relaxations"]
+    e = rec["estimates"]
+    metrics = run["metrics"] if run else {}
+    out = {
+        "framework-selection": [f"framework: {rec['framework']} (ranked #1 of {advice['summary']['candidates']} "
+                                f"feasible stacks)"],
+        "hardware-selection": [f"board: {rec['board']} ({rec['price_usd']:g} USD): RAM {e['ram_kb']:.1f} of "
+                               f"{e['ram_avail_kb']:g} KB, flash {e['flash_kb']:.1f} of {e['flash_avail_kb']:g} KB, "
+                               f"{e['latency_ms']:.1f} ms per inference ({e['kernel']} kernels)"],
+        "model-compression": [f"recipe: {rec['recipe']} (expected accuracy loss {e['accuracy_drop_pp']:.2f} points)"],
+        "conversion-deployment": [],
+        "mlops": [],
+    }[step]
+    if step == "model-compression" and profile is not None:
+        heavy = ", ".join(f"#{r.index} {r.op}" for r in profile.heaviest())
+        out.append(f"compute-heavy layers: {heavy}")
+    if step == "model-compression" and metrics.get("size"):
+        out.append(f"compressed model: {metrics['size']['tflite_bytes']:,} bytes ({metrics['size']['gzip_bytes']:,} "
+                   f"gzipped), accuracy {_metric_text(metrics.get('tflite'))}")
+    if step == "conversion-deployment" and run:
+        tflm = metrics.get("tflm")
+        out.append(f"model.tflite in {run['dir']}")
+        if tflm:
+            out.append(f"validated in tflite-micro: {_metric_text(tflm)}, arena {tflm['arena_bytes']:,} bytes, "
+                       f"operators {', '.join(tflm['ops'])}")
+        if any(s["uses"] == "export-c" and s["status"] == "ok" for s in run["manifest"]["steps"]):
+            out.append("firmware/model_data.cc, model_data.h and main.cc")
+    if step == "mlops" and run:
+        out.append(f"run manifest {run['manifest']['run_id']}: inputs hashed, recipe {run['manifest']['recipe']['id']}, "
+                   f"seed {run['manifest']['seed']}, status {run['manifest']['status']}")
+    return out or ["not run yet: `tinyml-advisor run` produces it"]
+
+
+def _metric_text(block: dict | None) -> str:
+    if not block:
+        return "not measured"
+    if "accuracy" in block:
+        return f"{block['accuracy']:.2f}%"
+    return f"AUC {block.get('auc', 0):.3f}"
+
+
+def _run_summary(run: dict) -> dict:
+    m = run["manifest"]
+    return {"id": m["run_id"], "dir": run["dir"], "status": m["status"], "recipe": m["recipe"]["id"],
+            "failure": m["failure"], "steps": [{"id": s["id"], "status": s["status"], "seconds": s["seconds"]}
+                                               for s in m["steps"]],
+            "metrics": run["metrics"]}
+
+
+def _accuracy_points(run: dict) -> list[tuple[str, float, float]]:
+    """(label, bytes, accuracy) across the run's stages."""
+    metrics, manifest = run["metrics"], run["manifest"]
+    params = next((s["outputs"].get("parameters") for s in manifest["steps"] if s["uses"] == "load-model"), None)
+    size = metrics.get("size", {})
+    points = []
+    value = lambda block: block.get("accuracy", block.get("auc", 0) * 100) if block else None  # noqa: E731
+    if params and value(metrics.get("float")) is not None:
+        points.append(("float Keras", params * 4.0, value(metrics["float"])))
+    for label, key, size_key in (("TFLite", "tflite", "tflite_bytes"), ("TFLite gzipped", "tflite", "gzip_bytes"),
+                                 ("TFLite Micro", "tflm", "tflite_bytes")):
+        if value(metrics.get(key)) is not None and size.get(size_key):
+            points.append((label, float(size[size_key]), value(metrics[key])))
+    return points

@@ -1,0 +1,294 @@
+"""Safe rule conditions: CEL expressions over a closed, typed vocabulary, checked when loaded.
+
+CEL is parsed and compiled by the ``cel`` package; it is never Python ``eval``. Before compiling,
+a small lexer walks the expression and checks every ``root.field`` it reads against the rule
+context schema (``schemas/rule-context.schema.json``), so a misspelt field is a load-time error
+and not a condition that silently never fires.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Iterator
+
+import cel
+
+from advisor.problems import did_you_mean
+from advisor.resources import schema_json as schema
+
+MACROS = {"all", "exists", "exists_one", "map", "filter"}
+FUNCTIONS = {"size", "has", "int", "uint", "double", "string", "bool", "type", "dyn", "matches",
+             "contains", "startsWith", "endsWith", "lowerAscii", "upperAscii", "min", "max"}
+KEYWORDS = {"true", "false", "null", "in"}
+COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
+
+_TOKEN = re.compile(r"""
+    (?P<string>[rRbB]{0,2}(?:'''(?:.|\n)*?'''|\"\"\"(?:.|\n)*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"))
+  | (?P<number>0[xX][0-9a-fA-F]+u?|\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|\d+u?)
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<op>&&|\|\||<=|>=|==|!=|[-+*/%<>!?:.,()\[\]{}])
+  | (?P<space>\s+)
+  | (?P<bad>.)
+""", re.VERBOSE)
+
+
+class RuleError(ValueError):
+    """A condition that does not parse, reads an unknown field, or mixes numeric types."""
+
+
+@dataclass(frozen=True)
+class Field:
+    root: str
+    name: str
+    type: str  # number | string | boolean | array
+    enum: frozenset | None = None  # allowed values (of the items, for arrays)
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> dict[str, dict[str, Field]]:
+    """The rule context's roots and fields, from the rule context schema."""
+    spec = schema("rule-context")
+    def enum(f: dict) -> frozenset | None:
+        values = f.get("enum", f.get("items", {}).get("enum"))
+        return frozenset(values) if values is not None else None
+
+    return {root: {name: Field(root, name, f["type"], enum(f)) for name, f in body["properties"].items()}
+            for root, body in spec["properties"].items()}
+
+
+@lru_cache(maxsize=1)
+def _nominal() -> dict[str, dict[str, Any]]:
+    spec = schema("rule-context")
+    return {root: {name: f["default"] for name, f in body["properties"].items()}
+            for root, body in spec["properties"].items()}
+
+
+def nominal_context() -> dict[str, dict[str, Any]]:
+    """A fresh copy of the nominal context: a healthy project on which no pitfall fires."""
+    return copy.deepcopy(_nominal())
+
+
+def _tokens(expr: str) -> Iterator[tuple[str, str]]:
+    for m in _TOKEN.finditer(expr):
+        kind = m.lastgroup
+        if kind == "space":
+            continue
+        if kind == "bad":
+            raise RuleError(f"unexpected character {m.group()!r}")
+        yield kind, m.group()
+
+
+def check_names(expr: str) -> list[str]:
+    """Every unknown name or field, and integer literals that would meet doubles; [] when clean."""
+    vocab = vocabulary()
+    try:
+        toks = list(_tokens(expr))
+    except RuleError as exc:
+        return [str(exc)]
+    errors: list[str] = []
+    bound: set[str] = set()
+    # Comprehension variables: the identifier right after `.exists(` and friends.
+    for i in range(len(toks) - 3):
+        if toks[i] == ("op", ".") and toks[i + 1][1] in MACROS and toks[i + 2] == ("op", "(") \
+                and toks[i + 3][0] == "ident":
+            bound.add(toks[i + 3][1])
+    for i, (kind, text) in enumerate(toks):
+        prev = toks[i - 1][1] if i else ""
+        nxt = toks[i + 1][1] if i + 1 < len(toks) else ""
+        if kind == "ident" and prev != ".":
+            if text in KEYWORDS or text in bound or (nxt == "(" and text in FUNCTIONS):
+                continue
+            if text not in vocab:
+                errors.append(f"unknown name '{text}'{did_you_mean(text, list(vocab) + sorted(bound))}"
+                              f" (conditions read {', '.join(vocab)})")
+                continue
+            if nxt != "." or i + 2 >= len(toks) or toks[i + 2][0] != "ident":
+                errors.append(f"'{text}' must be followed by a field, like {text}.{next(iter(vocab[text]))}")
+                continue
+            field = toks[i + 2][1]
+            if field not in vocab[text]:
+                errors.append(f"unknown field '{text}.{field}'{did_you_mean(field, vocab[text])}")
+            elif i + 3 < len(toks) and toks[i + 3][1] == "." and not (i + 5 < len(toks) and toks[i + 5][1] == "("):
+                errors.append(f"'{text}.{field}' has no sub-fields")
+        elif kind == "number" and re.fullmatch(r"\d+", text):
+            after_size = prev in COMPARISONS and i >= 2 and toks[i - 2][1] == ")"
+            before_size = nxt in COMPARISONS and i + 2 < len(toks) and toks[i + 2][1] == "size"
+            if not (after_size or before_size or prev == "["):
+                errors.append(f"integer literal {text}: numbers in the rule context are doubles, write {text}.0")
+    if not errors:
+        errors += _check_literals(toks, vocab)
+    return errors
+
+
+def _references(toks: list[tuple[str, str]], vocab) -> list[tuple[int, int, Field, bool]]:
+    """(first token, last token, field, is-a-single-item) for each field read and comprehension variable."""
+    refs: list[tuple[int, int, Field, bool]] = []
+    bound: dict[str, Field] = {}
+    for i, (kind, text) in enumerate(toks):
+        prev = toks[i - 1][1] if i else ""
+        if kind != "ident" or prev == ".":
+            continue
+        if text in vocab and i + 2 < len(toks) and toks[i + 1][1] == "." and toks[i + 2][1] in vocab[text]:
+            field = vocab[text][toks[i + 2][1]]
+            refs.append((i, i + 2, field, False))
+            if i + 6 < len(toks) and toks[i + 3][1] == "." and toks[i + 4][1] in MACROS and toks[i + 5][1] == "(":
+                bound[toks[i + 6][1]] = field
+        elif text in bound:
+            refs.append((i, i, bound[text], True))
+    return refs
+
+
+def _check_literals(toks: list[tuple[str, str]], vocab) -> list[str]:
+    """String literals compared with a closed-vocabulary field must be among its values."""
+    errors = []
+
+    def check(j: int, field: Field) -> None:
+        kind, text = toks[j]
+        value = text.strip("'\"")
+        if kind == "string" and value not in field.enum:
+            errors.append(f"'{value}' can never match {field.root}.{field.name}"
+                          f"{did_you_mean(value, field.enum)} (allowed: {', '.join(sorted(field.enum))})")
+
+    for start, end, field, item in _references(toks, vocab):
+        if field.enum is None:
+            continue
+        single = item or field.type != "array"
+        after = toks[end + 1][1] if end + 1 < len(toks) else ""
+        before = toks[start - 1][1] if start else ""
+        if after in ("==", "!=") and end + 2 < len(toks) and single:
+            check(end + 2, field)
+        if before in ("==", "!=") and start >= 2 and single:
+            check(start - 2, field)
+        if before == "in" and start >= 2 and not single:
+            check(start - 2, field)
+        if after == "in" and single and end + 2 < len(toks) and toks[end + 2][1] == "[":
+            j = end + 3
+            while j < len(toks) and toks[j][1] != "]":
+                if toks[j][0] == "string":
+                    check(j, field)
+                j += 1
+    return errors
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A checked, compiled CEL expression."""
+
+    source: str
+    program: Any
+
+    def __call__(self, context: dict) -> Any:
+        return self.program.execute(context)
+
+
+def compile_condition(expr: str) -> Condition:
+    """Check names, then compile. Raises RuleError with every problem in one message."""
+    errors = check_names(expr)
+    if errors:
+        raise RuleError("; ".join(errors))
+    try:
+        program = cel.compile(expr)
+    except ValueError as exc:
+        text = " ".join(line.strip() for line in str(exc).splitlines()[:2])
+        raise RuleError(text.split(" expecting {")[0]) from None
+    return Condition(expr, program)
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+@dataclass(frozen=True)
+class Template:
+    """Text with ``{CEL expression}`` placeholders, each compiled and checked."""
+
+    source: str
+    parts: tuple[Condition, ...]
+
+    def render(self, context: dict) -> str:
+        values = iter(format_value(part(context)) for part in self.parts)
+        return _PLACEHOLDER.sub(lambda _m: next(values), self.source)
+
+
+def compile_template(text: str) -> Template:
+    parts = []
+    errors = []
+    for m in _PLACEHOLDER.finditer(text):
+        try:
+            parts.append(compile_condition(m.group(1)))
+        except RuleError as exc:
+            errors.append(f"{{{m.group(1)}}}: {exc}")
+    if errors:
+        raise RuleError("; ".join(errors))
+    return Template(text, tuple(parts))
+
+
+def format_value(value: Any) -> str:
+    """Numbers as people write them (212, 0.35, 1.2e+06), lists comma-separated."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e7:
+            return str(int(value))
+        if abs(value) >= 100:
+            return f"{value:.0f}"
+        return f"{value:.3g}" if abs(value) < 1 else f"{value:.1f}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(format_value(v) for v in value) or "none"
+    return str(value)
+
+
+def apply_overrides(context: dict, overrides: dict) -> dict:
+    """Return a copy of ``context`` with ``{"root.field": value}`` overrides applied and type-checked.
+
+    Raises:
+        RuleError: unknown path, or a value of the wrong type (ints are not doubles).
+    """
+    vocab = vocabulary()
+    # NOTE: a shallow copy per root is enough: overrides replace values, they never mutate them.
+    ctx = {root: dict(fields) for root, fields in context.items()}
+    for key, value in overrides.items():
+        root, _, name = str(key).partition(".")
+        field = vocab.get(root, {}).get(name)
+        if field is None:
+            raise RuleError(f"unknown context field '{key}'")
+        ok = {"number": isinstance(value, float), "string": isinstance(value, str),
+              "boolean": isinstance(value, bool),
+              "array": isinstance(value, list) and all(isinstance(v, str) for v in value)}[field.type]
+        if not ok:
+            want = "a double like 100.0" if field.type == "number" else f"a {field.type}"
+            raise RuleError(f"'{key}' must be {want}, got {value!r}")
+        ctx[root][name] = value
+    return ctx
+
+
+def fields_read(expr: str) -> frozenset[tuple[str, str]]:
+    """The (root, field) pairs an expression reads; call after check_names passed."""
+    toks = list(_tokens(expr))
+    return frozenset((f.root, f.name) for _s, _e, f, item in _references(toks, vocabulary()) if not item)
+
+
+# Roots that stay the same for a whole solve: the requirements and the model.
+CONSTANT_ROOTS = frozenset({"req", "model"})
+STAGES = ("board", "fw", "recipe", "board-fw", "fw-recipe", "board-recipe", "candidate")
+
+
+def project(context: dict, reads) -> dict:
+    """Only the (root, field) pairs ``reads`` of ``context``: CEL converts less, so it evaluates faster."""
+    out: dict[str, dict] = {}
+    for root, name in reads:
+        out.setdefault(root, {})[name] = context[root][name]
+    return out
+
+
+def stage_of(reads: frozenset[tuple[str, str]]) -> str:
+    """The earliest solver stage at which a condition reading ``reads`` can be decided."""
+    roots = {root for root, _ in reads} - CONSTANT_ROOTS
+    if "est" in roots or len(roots) == 3:
+        return "candidate"
+    if not roots:
+        return "board"  # reads only constants: decided once, checked with the boards
+    order = ("board", "fw", "recipe")
+    return "-".join(r for r in order if r in roots)

@@ -1,0 +1,154 @@
+"""Steps on the converted model: convert, evaluate in TFLite, validate in TFLite Micro (child process)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+
+from advisor.run.steps.context import RunContext, StepFailed, keras
+
+QUANTIZATION = {"int8": "int8", "dynamic-range": "dynamic-range", "float16": "float16", "float32": "float32"}
+
+
+def convert(ctx: RunContext, params: dict) -> dict:
+    import tensorflow as tf
+
+    keras()
+    mode = params["mode"]
+    converter = tf.lite.TFLiteConverter.from_keras_model(ctx.model)
+    if mode != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if mode == "int8":
+        samples = ctx.representative(params["samples"]).astype(np.float32)
+
+        def representative():
+            for x in samples:
+                yield [x[None, ...]]
+
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
+            data = converter.convert()
+    except Exception as exc:  # noqa: BLE001 - the converter raises ConverterError and others
+        raise StepFailed(f"conversion to {mode} failed: {str(exc).strip().splitlines()[0]}") from None
+    path = ctx.run_dir / "model.tflite"
+    path.write_bytes(data)
+    ctx.tflite_path, ctx.quantization = path, QUANTIZATION[mode]
+    ctx.artifacts["model.tflite"] = path
+    size = {"tflite_bytes": len(data), "gzip_bytes": len(gzip.compress(data, compresslevel=9, mtime=0)),
+            "sha256": hashlib.sha256(data).hexdigest()}
+    ctx.metrics["size"] = size
+    return size
+
+
+def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
+    dtype = np.dtype(detail["dtype"])
+    if np.issubdtype(dtype, np.integer):
+        scale, zero = detail["quantization"]
+        info = np.iinfo(dtype)
+        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+    return x.astype(dtype)
+
+
+def _dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
+    if np.issubdtype(np.dtype(detail["dtype"]), np.integer):
+        scale, zero = detail["quantization"]
+        return (y.astype(np.float32) - zero) * scale
+    return y.astype(np.float32)
+
+
+def score(ctx: RunContext, outputs: np.ndarray, x: np.ndarray, y: np.ndarray) -> dict:
+    """Accuracy (%) for classifiers; for autoencoders the ROC AUC of the reconstruction error."""
+    if ctx.kind == "autoencoder":
+        from sklearn.metrics import roc_auc_score
+
+        error = ((outputs.reshape(len(x), -1) - x.reshape(len(x), -1)) ** 2).mean(axis=1)
+        return {"auc": round(float(roc_auc_score(y, error)), 4), "mean_error": round(float(error.mean()), 6)}
+    return {"accuracy": round(float((outputs.argmax(axis=-1) == y).mean() * 100), 2)}
+
+
+def _test_set(ctx: RunContext):
+    x, y = ctx.data.get("x_test"), ctx.data.get("y_test")
+    return (x, y) if x is not None and y is not None else (None, None)
+
+
+def _interpreter(path):
+    """TFLite's own interpreter (its deprecation notice in favour of ai-edge-litert is silenced)."""
+    import tensorflow as tf
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
+        return tf.lite.Interpreter(model_path=str(path), num_threads=1)
+
+
+def evaluate(ctx: RunContext, params: dict) -> dict:
+    x, y = _test_set(ctx)
+    if x is None:
+        return {"skipped": "no x_test/y_test in the data"}
+    result = {"float": score(ctx, ctx.teacher.predict(x, verbose=0, batch_size=256), x, y),
+              "keras": score(ctx, ctx.model.predict(x, verbose=0, batch_size=256), x, y)}
+    interpreter = _interpreter(ctx.tflite_path)
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    interpreter.resize_tensor_input(inp["index"], (1,) + x.shape[1:])
+    interpreter.allocate_tensors()
+    outputs = []
+    for sample in x:
+        interpreter.set_tensor(inp["index"], _quantize(sample[None, ...], inp))
+        interpreter.invoke()
+        outputs.append(_dequantize(interpreter.get_tensor(out["index"]), out)[0])
+    result["tflite"] = score(ctx, np.stack(outputs), x, y)
+    ctx.metrics.update(result)
+    return result
+
+
+def tflm_validate(ctx: RunContext, params: dict) -> dict:
+    """Run the model in tflite-micro in a child process: a native crash becomes a failed step with its reason."""
+    from advisor.run.probe import parse_allocations, verdict_of
+    from advisor.profile.tflite import read_tflite
+
+    graph = read_tflite(ctx.tflite_path)
+    x, y = _test_set(ctx)
+    inputs = ctx.run_dir / "tflm-inputs.npy"
+    outputs = ctx.run_dir / "tflm-outputs.npy"
+    tensor = graph.tensors[graph.inputs[0]]
+    detail, out_detail = _io_details(ctx)
+    batch = x[:params["samples"]] if x is not None else \
+        np.zeros((1,) + tuple(tensor.shape[1:]), dtype=np.float32)
+    np.save(inputs, _quantize(batch, detail))
+    try:
+        proc = subprocess.run([sys.executable, "-m", "advisor.run.tflm_child", str(ctx.tflite_path), "--eval",
+                               str(inputs), str(outputs)], capture_output=True, text=True, timeout=1800)
+    except subprocess.TimeoutExpired:
+        raise StepFailed("the TFLM interpreter did not finish within 30 minutes") from None
+    finally:
+        inputs.unlink(missing_ok=True)
+    ok, reason = verdict_of(proc)
+    if not ok:
+        raise StepFailed(f"TFLM validation failed: {reason}")
+    arena = parse_allocations(proc.stdout + "\n" + proc.stderr)
+    raw = np.load(outputs)
+    outputs.unlink()
+    result = {"arena_bytes": arena.get("total", 0), "arena_head_bytes": arena.get("head", 0),
+              "arena_tail_bytes": arena.get("tail", 0), "ops": sorted({o.op for o in graph.operators})}
+    if x is not None:
+        result |= score(ctx, _dequantize(raw, out_detail), batch, y[:len(batch)])
+        result["samples"] = int(len(batch))
+    ctx.metrics["tflm"] = result
+    return result
+
+
+def _io_details(ctx: RunContext) -> tuple[dict, dict]:
+    """The first input's and output's dtype and quantization, as TFLite reports them."""
+    interpreter = _interpreter(ctx.tflite_path)
+    return interpreter.get_input_details()[0], interpreter.get_output_details()[0]

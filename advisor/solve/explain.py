@@ -1,0 +1,246 @@
+"""Explanations from the solver's record: fired pitfalls, "why not X", and the smallest relaxations.
+
+Everything here re-reads the same constraints and contexts the solver used, so an explanation
+cannot disagree with the ranking.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from advisor.solve.context import contexts_for
+from advisor.perf import is_float, kernel_for, runtime_kb, throughput_for
+from advisor.solve.estimate import (estimate, recipe_part,
+                       unsupported_ops)
+from advisor.kb.base import KnowledgeBase
+from advisor.kb.entities import SEVERITIES
+from advisor.problems import Problem, ProblemError, did_you_mean
+from advisor.rules.core import fields_read, format_value, project, vocabulary
+from advisor.solve.solver import Candidate, Solution, context_for, solve
+
+STAGE_ORDER = ("board", "fw", "recipe", "board-fw", "fw-recipe", "board-recipe", "candidate")
+
+
+@dataclass(frozen=True)
+class Violation:
+    constraint: str
+    name: str
+    message: str
+
+
+@dataclass(frozen=True)
+class FiredPitfall:
+    id: str
+    name: str
+    severity: str
+    step: str
+    evidence: str
+    mitigation: str
+    sources: tuple[str, ...]
+
+
+def candidate_context(sol: Solution, kb: KnowledgeBase, board: str, fw: str, recipe: str) -> dict:
+    """The full rule context of one (board, framework, recipe), feasible or not."""
+    ents = contexts_for(kb)
+    b, f, r = kb.boards[board], kb.frameworks[fw], kb.recipes[recipe]
+    kernel = "reference" if is_float(r) else kernel_for(b, f)
+    rate = throughput_for(b.mcu.main_core.core, kernel, b.npu.kind if b.npu else None, kb)
+    ops, _checked = unsupported_ops(f, r, sol.basis, kb)
+    est = estimate(b, sol.basis, f, r, recipe_part(r, sol.basis, kb), ops, rate, kernel, sol.req, kb,
+                   runtime_kb(f, kb))
+    return context_for(sol.req.context(), sol.basis.context(), ents.boards[board], ents.frameworks[fw],
+                       ents.recipes[recipe], est)
+
+
+def violations(ctx: dict, kb: KnowledgeBase, stages: tuple[str, ...] = STAGE_ORDER) -> list[Violation]:
+    """Every constraint of ``stages`` that ``ctx`` violates, with its explanation rendered."""
+    out = []
+    for c in sorted(kb.constraints.values(), key=lambda c: (STAGE_ORDER.index(c.stage), c.constraint.id)):
+        if c.stage not in stages:
+            continue
+        if c.holds(project(ctx, c.reads)) is not True:
+            out.append(Violation(c.constraint.id, c.constraint.name, c.explain.render(ctx)))
+    return out
+
+
+def pitfalls_for(ctx: dict, kb: KnowledgeBase) -> list[FiredPitfall]:
+    """Every pitfall whose condition fires in ``ctx``, most severe first."""
+    fired = []
+    reads = _pitfall_reads(kb)
+    for pid, rule in sorted(kb.rules.items()):
+        if rule.condition(project(ctx, reads[pid])) is True:
+            p = rule.pitfall
+            fired.append(FiredPitfall(p.id, p.name, p.severity, p.step, rule.evidence.render(ctx), p.mitigation,
+                                      tuple(s.ref for s in p.sources)))
+    fired.sort(key=lambda p: (-SEVERITIES.index(p.severity), p.id))
+    return fired
+
+
+def _pitfall_reads(kb: KnowledgeBase) -> dict[str, frozenset]:
+    cached = getattr(kb, "_pitfall_reads", None)
+    if cached is None:
+        cached = {pid: fields_read(rule.pitfall.condition) for pid, rule in kb.rules.items()}
+        kb._pitfall_reads = cached  # type: ignore[attr-defined]
+    return cached
+
+
+@dataclass
+class WhyNot:
+    """Why one board, framework or recipe is not (or not higher) in the ranking."""
+
+    id: str
+    kind: str  # board | framework | recipe
+    best: Candidate | None  # its best-ranked candidate, when it has one
+    own: list[Violation] = field(default_factory=list)  # violated on its own (no partner needed)
+    combos: list[tuple[str, str, list[Violation]]] = field(default_factory=list)  # (partner a, partner b, why)
+
+
+def why_not(entity_id: str, sol: Solution, kb: KnowledgeBase) -> WhyNot:
+    """Every violated rule, with the numbers, for every stack the entity could be part of.
+
+    Raises:
+        ProblemError: the id is no board, framework or recipe.
+    """
+    kind = kb.kind_of(entity_id)
+    if kind not in ("board", "framework", "recipe"):
+        known = list(kb.boards) + list(kb.frameworks) + list(kb.recipes)
+        raise ProblemError([Problem("--why-not", 0, "", f"unknown board, framework or recipe '{entity_id}'"
+                                    f"{did_you_mean(entity_id, known)}", "usage")])
+    ranked = sol.ranked(**{kind: entity_id})
+    result = WhyNot(entity_id, kind, ranked[0] if ranked else None)
+    ents = contexts_for(kb)
+    req_ctx, model_ctx = sol.req.context(), sol.basis.context()
+    root = {"board": "board", "framework": "fw", "recipe": "recipe"}[kind]
+    table = {"board": ents.boards, "framework": ents.frameworks, "recipe": ents.recipes}[kind]
+    own_ctx = context_for(req_ctx, model_ctx, **{root: table[entity_id]})
+    result.own = violations(own_ctx, kb, (root,))
+    if result.own:
+        return result
+    boards = [entity_id] if kind == "board" else sorted(kb.boards)
+    fws = [entity_id] if kind == "framework" else sorted(kb.frameworks)
+    recipes = [entity_id] if kind == "recipe" else sorted(kb.recipes)
+    alive = {s: {i for i in items if not violations(context_for(req_ctx, model_ctx, **{s: d[i]}), kb, (s,))}
+             for s, items, d in (("board", boards, ents.boards), ("fw", fws, ents.frameworks),
+                                 ("recipe", recipes, ents.recipes))}
+    ranked_keys = {c.key for c in ranked}
+    for b in sorted(alive["board"]):
+        for f in sorted(alive["fw"]):
+            for r in sorted(alive["recipe"]):
+                if (b, f, r) in ranked_keys:
+                    continue
+                found = violations(candidate_context(sol, kb, b, f, r), kb,
+                                   ("board-fw", "fw-recipe", "board-recipe", "candidate"))
+                partners = tuple(x for x, k in ((b, "board"), (f, "framework"), (r, "recipe")) if k != kind)
+                result.combos.append((partners[0], partners[1], found))
+    return result
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    field: str
+    change: str  # what to change, in words
+    value: object  # the new value
+    fit: int  # how many stacks then fit
+    best: tuple[str, str, str] | None
+
+
+# Numeric requirement fields: (the value that means "no limit", whether loosening means raising it).
+NUMERIC = {"ram_budget_kb": (0.0, True), "flash_budget_kb": (0.0, True), "unit_cost_usd": (0.0, True),
+           "latency_budget_ms": (0.0, True), "power_budget_mw": (0.0, True),
+           "max_accuracy_drop_pp": (100.0, True), "lifetime_days": (0.0, False)}
+LABELS = {"ram_budget_kb": ("RAM budget", "KB"), "flash_budget_kb": ("flash budget", "KB"),
+          "unit_cost_usd": ("unit cost ceiling", "USD"), "latency_budget_ms": ("latency budget", "ms"),
+          "power_budget_mw": ("power budget", "mW"), "max_accuracy_drop_pp": ("acceptable accuracy drop", "points"),
+          "lifetime_days": ("required battery lifetime", "days")}
+
+
+def relaxations(sol: Solution, kb: KnowledgeBase) -> list[Relaxation]:
+    """Single requirement changes (or, when none suffices, pairs of numeric budgets) that make at least one
+    stack feasible, each with the least change needed; most stacks admitted first."""
+    fields = sorted({c.constraint.relax.field.partition(".")[2] for c in kb.constraints.values()
+                     if c.constraint.relax})
+    found: list[Relaxation] = []
+    req = sol.req
+    for name in fields:
+        current = getattr(req, name)
+        if name in NUMERIC:
+            found += _numeric((name,), sol, kb)
+        elif isinstance(current, tuple):
+            for item in current:
+                trial = solve(req.with_context({name: [v for v in current if v != item]}), kb, sol.basis)
+                if trial.candidates:
+                    found.append(Relaxation(name, f"drop '{item}' from {name}", item, len(trial.candidates),
+                                            trial.candidates[0].key))
+        elif isinstance(current, bool):
+            if current:
+                trial = solve(req.with_context({name: False}), kb, sol.basis)
+                if trial.candidates:
+                    what = f"do not force {req.existing_board}" if name == "force_board" else f"set {name} to false"
+                    found.append(Relaxation(name, what, False, len(trial.candidates), trial.candidates[0].key))
+        else:
+            for value in _alternatives(name):
+                if value == current:
+                    continue
+                trial = solve(req.with_context({name: value}), kb, sol.basis)
+                if trial.candidates:
+                    found.append(Relaxation(name, f"use {name} '{value}' instead of '{current}'", value,
+                                            len(trial.candidates), trial.candidates[0].key))
+    if not found:
+        tight = [n for n in fields if n in NUMERIC and getattr(req, n) != NUMERIC[n][0]]
+        for i, a in enumerate(tight):
+            for b in tight[i + 1:]:
+                found += _numeric((a, b), sol, kb)
+    found.sort(key=lambda r: (-r.fit, r.field, str(r.value)))
+    return found
+
+
+def _alternatives(name: str) -> list[str]:
+    enum = vocabulary()["req"][name].enum
+    return sorted(enum) if enum else []
+
+
+def _numeric(names: tuple[str, ...], sol: Solution, kb: KnowledgeBase) -> list[Relaxation]:
+    """Loosen numeric fields together: the least change (relative to today's values) that admits a stack."""
+    req = sol.req
+    if any(getattr(req, n) == NUMERIC[n][0] for n in names):
+        return []
+    trial = solve(req.with_context({n: NUMERIC[n][0] for n in names}), kb, sol.basis)
+    if not trial.candidates:
+        return []
+    options = []
+    for cand in trial.candidates:
+        ctx = candidate_context(sol, kb, *cand.key)
+        needs = {}
+        for n in names:
+            raise_ = NUMERIC[n][1]
+            values = [float(c.need(ctx)) for c in kb.constraints.values() if c.constraint.relax
+                      and c.need is not None and c.constraint.relax.field == f"req.{n}"]
+            value = (max(values) if raise_ else min(values)) if values else getattr(req, n)
+            # NOTE: a stack that already meets today's value needs no change in that field.
+            value = max(value, getattr(req, n)) if raise_ else min(value, getattr(req, n))
+            needs[n] = _round(value, raise_)
+        change = sum(abs(needs[n] / getattr(req, n) - 1.0) for n in names)
+        options.append((change, cand.rank, needs, cand))
+    options.sort(key=lambda o: (o[0], o[1]))
+    _, _, chosen, cand = options[0]
+    fit = sum(1 for _, _, needs, _ in options
+              if all((needs[n] <= chosen[n]) if NUMERIC[n][1] else (needs[n] >= chosen[n]) for n in names))
+    words = []
+    for n in names:
+        label, unit = LABELS[n]
+        if chosen[n] != getattr(req, n):
+            words.append(f"{'raise' if NUMERIC[n][1] else 'lower'} the {label} from "
+                         f"{format_value(getattr(req, n))} {unit} to {format_value(chosen[n])} {unit}")
+    if len(words) < len(names):
+        return []  # one of the fields did not need to change: the smaller relaxation is reported on its own
+    return [Relaxation("+".join(names), " and ".join(words), chosen if len(names) > 1 else chosen[names[0]],
+                       fit, cand.key)]
+
+
+def _round(value: float, up: bool) -> float:
+    """A value people can type that still admits the stack: 2 significant digits, rounded the safe way."""
+    if value <= 0:
+        return value
+    step = 10.0 ** (math.floor(math.log10(value)) - 1)
+    return round((math.ceil(value / step - 1e-9) if up else math.floor(value / step + 1e-9)) * step, 10)

@@ -1,0 +1,235 @@
+"""The constraint solver: from requirements to ranked (board, framework, recipe) candidates.
+
+NOTE: the order matters for speed. Constraints are checked at the earliest stage the roots they
+read allow (see rules.stage_of): single boards, frameworks and recipes first, then board x framework
+and framework x recipe pairs, and only the survivors are enumerated as candidates, where the
+estimates are computed. Each constraint's result is memoized on the values it reads, so boards that
+look alike to a constraint cost one evaluation. The work grows with the feasible space, not with
+the product of the domains.
+
+Ranking: a weighted sum of penalties (lower is better, see PENALTIES); ties are broken by board
+price, then latency, then board, framework and recipe id, so the order is total and deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from advisor.solve.context import contexts_for
+from advisor.perf import is_float, kernel_for, runtime_kb, throughput_for
+from advisor.profile.basis import ModelBasis
+from advisor.solve.estimate import RecipePart, estimate, recipe_part, unsupported_ops
+from advisor.kb.base import CompiledConstraint, KnowledgeBase
+from advisor.questionnaire.requirements import Requirements
+from advisor.rules.core import project
+
+STATUS_PENALTY = {"active": 0.0, "maintenance": 0.5, "archived": 1.0, "removed": 2.0}
+COMMUNITY_PENALTY = {"large": 0.0, "medium": 0.25, "small": 0.5}
+UNKNOWN_ENERGY_PENALTY = 1.0
+# What each objective's penalty means, for --json consumers and the report.
+PENALTIES = {
+    "cost": "board price / 50 USD",
+    "energy": "log10(1 + energy per inference / 0.1 mJ); 1.0 when the board publishes no active power",
+    "latency": "latency / budget (or latency / 100 ms without a budget)",
+    "accuracy": "expected accuracy loss / 2 points",
+    "maturity": "framework status (active 0, maintenance 0.5, archived 1) + community (large 0, medium 0.25, "
+                "small 0.5)",
+    "reuse": "1 when an existing board is named and this is another board, else 0",
+}
+TIE_BREAK = "score, then board price, then latency, then board id, framework id, recipe id"
+
+
+class Checker:
+    """Evaluates one stage's constraints with results memoized on the values each constraint reads."""
+
+    def __init__(self, constraints: list[CompiledConstraint]):
+        self.items = [(c.constraint.id, c.holds, tuple(sorted(c.reads))) for c in constraints]
+        self.memo: dict[tuple, bool] = {}
+        self.evaluations = 0
+
+    def violations(self, ctx: dict) -> list[str]:
+        out = []
+        for cid, holds, reads in self.items:
+            key = (cid,) + tuple(_hashable(ctx[r][f]) for r, f in reads)
+            ok = self.memo.get(key)
+            if ok is None:
+                ok = holds(project(ctx, reads)) is True
+                self.memo[key] = ok
+                self.evaluations += 1
+            if not ok:
+                out.append(cid)
+        return out
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+@dataclass
+class Candidate:
+    board: str
+    framework: str
+    recipe: str
+    est: dict
+    penalties: dict[str, float]
+    score: float
+    latency_basis: str
+    ops_checked: bool
+    rank: int = 0
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.board, self.framework, self.recipe
+
+
+@dataclass
+class Solution:
+    req: Requirements
+    basis: ModelBasis
+    candidates: list[Candidate]
+    rejected: dict[str, dict] = field(default_factory=dict)  # stage -> {entity key: [constraint ids]}
+    rejections_by_constraint: Counter = field(default_factory=Counter)
+    counts: dict[str, int] = field(default_factory=dict)
+    evaluations: int = 0
+    seconds: float = 0.0
+
+    def ranked(self, board: str = "", framework: str = "", recipe: str = "") -> list[Candidate]:
+        return [c for c in self.candidates if (not board or c.board == board)
+                and (not framework or c.framework == framework) and (not recipe or c.recipe == recipe)]
+
+
+def context_for(req_ctx: dict, model_ctx: dict, board: dict | None = None, fw: dict | None = None,
+                recipe: dict | None = None, est: dict | None = None) -> dict:
+    return {"req": req_ctx, "model": model_ctx, "board": board, "fw": fw, "recipe": recipe, "est": est}
+
+
+def solve(req: Requirements, kb: KnowledgeBase, basis: ModelBasis) -> Solution:
+    """Rank every feasible (board, framework, recipe) for ``req``; record why the others were rejected."""
+    started = time.perf_counter()
+    ents = contexts_for(kb)
+    req_ctx, model_ctx = req.context(), basis.context()
+    by_stage: dict[str, list[CompiledConstraint]] = {}
+    for c in sorted(kb.constraints.values(), key=lambda c: c.constraint.id):
+        by_stage.setdefault(c.stage, []).append(c)
+    checkers = {stage: Checker(cs) for stage, cs in by_stage.items()}
+    empty = Checker([])
+    rejected: dict[str, dict] = {s: {} for s in ("board", "fw", "recipe", "board-fw", "fw-recipe", "board-recipe",
+                                                 "candidate")}
+
+    def unary(stage: str, items: dict) -> list[str]:
+        check = checkers.get(stage, empty)
+        alive = []
+        for ident in sorted(items):
+            ctx = context_for(req_ctx, model_ctx, **{stage: items[ident]})
+            bad = check.violations(ctx)
+            if bad:
+                rejected[stage][ident] = bad
+            else:
+                alive.append(ident)
+        return alive
+
+    boards = unary("board", ents.boards)
+    fws = unary("fw", ents.frameworks)
+    recipes = unary("recipe", ents.recipes)
+
+    fw_recipes: dict[str, list[str]] = {}
+    check = checkers.get("fw-recipe", empty)
+    for f in fws:
+        fw_recipes[f] = []
+        for r in recipes:
+            bad = check.violations(context_for(req_ctx, model_ctx, fw=ents.frameworks[f], recipe=ents.recipes[r]))
+            if bad:
+                rejected["fw-recipe"][(f, r)] = bad
+            else:
+                fw_recipes[f].append(r)
+    fws = [f for f in fws if fw_recipes[f]]
+
+    parts: dict[str, RecipePart] = {r: recipe_part(kb.recipes[r], basis, kb) for r in recipes}
+    unsupported = {(f, r): unsupported_ops(kb.frameworks[f], kb.recipes[r], basis, kb)
+                   for f in fws for r in fw_recipes[f]}
+    runtimes = {f: runtime_kb(kb.frameworks[f], kb) for f in fws}
+    rates: dict[tuple, tuple] = {}
+    pair_check = checkers.get("board-fw", empty)
+    br_check = checkers.get("board-recipe", empty)
+    cand_check = checkers.get("candidate", empty)
+    candidates: list[Candidate] = []
+    for b in boards:
+        bctx, board = ents.boards[b], kb.boards[b]
+        for f in fws:
+            fctx = ents.frameworks[f]
+            bad = pair_check.violations(context_for(req_ctx, model_ctx, board=bctx, fw=fctx))
+            if bad:
+                rejected["board-fw"][(b, f)] = bad
+                continue
+            int8_kernel = kernel_for(board, kb.frameworks[f])
+            for r in fw_recipes[f]:
+                rctx = ents.recipes[r]
+                kernel = "reference" if is_float(kb.recipes[r]) else int8_kernel
+                rate_key = (bctx["core"], kernel, bctx["npu"] or None)
+                if rate_key not in rates:
+                    rates[rate_key] = throughput_for(*rate_key, kb)
+                rate = rates[rate_key]
+                if br_check.items:
+                    bad = br_check.violations(context_for(req_ctx, model_ctx, board=bctx, recipe=rctx))
+                    if bad:
+                        rejected["board-recipe"][(b, r)] = bad
+                        continue
+                ops, checked = unsupported[(f, r)]
+                est = estimate(board, basis, kb.frameworks[f], kb.recipes[r], parts[r], ops, rate, kernel, req, kb, runtimes[f])
+                ctx = context_for(req_ctx, model_ctx, bctx, fctx, rctx, est)
+                bad = cand_check.violations(ctx)
+                if bad:
+                    rejected["candidate"][(b, f, r)] = bad
+                    continue
+                penalties = score_penalties(req, bctx, fctx, est)
+                score = sum(req.weights[k] * v for k, v in penalties.items())
+                candidates.append(Candidate(b, f, r, est, penalties, score, rate.basis, checked))
+    candidates.sort(key=lambda c: (round(c.score, 9), ents.boards[c.board]["price_usd"], c.est["latency_ms"],
+                                   c.board, c.framework, c.recipe))
+    for i, c in enumerate(candidates, 1):
+        c.rank = i
+    by_constraint: Counter = Counter()
+    for stage, items in rejected.items():
+        for bad in items.values():
+            by_constraint.update(bad)
+    solution = Solution(req, basis, candidates, rejected, by_constraint)
+    solution.counts = {"boards": len(ents.boards), "frameworks": len(ents.frameworks), "recipes": len(ents.recipes),
+                       "boards_feasible_alone": len(boards), "frameworks_feasible_alone": len(fws),
+                       "recipes_feasible_alone": len(recipes), "candidates": len(candidates)}
+    solution.evaluations = sum(c.evaluations for c in checkers.values())
+    solution.seconds = time.perf_counter() - started
+    return solution
+
+
+def score_penalties(req: Requirements, board: dict, fw: dict, est: dict) -> dict[str, float]:
+    """Each soft objective's penalty (lower is better); see PENALTIES."""
+    energy = est["energy_mj"]
+    return {
+        "cost": board["price_usd"] / 50.0,
+        "energy": math.log10(1.0 + energy / 0.1) if energy > 0 else UNKNOWN_ENERGY_PENALTY,
+        "latency": est["latency_ms"] / (req.latency_budget_ms or 100.0),
+        "accuracy": est["accuracy_drop_pp"] / 2.0,
+        "maturity": STATUS_PENALTY[fw["status"]] + COMMUNITY_PENALTY[fw["community"]],
+        "reuse": 1.0 if req.existing_board and board["id"] != req.existing_board else 0.0,
+    }
+
+
+def pareto_front(candidates: list[Candidate], boards: dict) -> list[Candidate]:
+    """Candidates no other candidate beats on cost, energy and latency at once (unknown energy counts as worst)."""
+    def point(c: Candidate) -> tuple[float, float, float]:
+        energy = c.est["energy_mj"] or math.inf
+        return boards[c.board]["price_usd"], energy, c.est["latency_ms"]
+
+    ordered = sorted(candidates, key=lambda c: (point(c), c.rank))
+    front: list[tuple[tuple, Candidate]] = []
+    for c in ordered:
+        p = point(c)
+        if any(all(q[i] <= p[i] for i in range(3)) and q != p for q, _ in front):
+            continue
+        if any(q == p for q, _ in front):
+            continue  # same point as a better-ranked candidate already on the front
+        front.append((p, c))
+    return sorted((c for _, c in front), key=lambda c: c.rank)
