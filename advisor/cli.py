@@ -1,51 +1,133 @@
 """The ``tinyml-advisor`` command line: thin typer commands that parse, call one stage, print, exit.
 
-Exit codes are decided here only: 0 ok, 1 findings (e.g. probe disagreements), 2 bad input.
-Nothing here imports TensorFlow; ``kb probe-ops`` does so inside its stage.
+Exit codes are decided in one function, ``exit_code_for``: 0 ok, 1 findings (risks at ``--fail-on``,
+nothing feasible, a probe disagreement, a failed recipe step), 2 bad input (every ``ProblemError``
+and every user path the system refuses), 3 an internal error (one line on the terminal, the
+traceback in a log file), 130 interrupted. Nothing here imports TensorFlow; ``run``, ``kb probe-ops``
+and ``profile`` of a Keras model do so inside their stages, after checking the ``ml`` extra is there.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
+import traceback
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import NoReturn, Optional
 
 import typer
+from typer.core import TyperGroup
+from typer.exceptions import Abort, TyperException
 
 from advisor import __version__
 from advisor.problems import Problem, ProblemError, did_you_mean
 
-app = typer.Typer(help="Pick a TinyML framework, board and compression recipe; run it; report the risks.",
+EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The one place that turns what a command raised into an exit code, printing what the user sees.
+
+    Returns:
+        0-3 or 130; click's own exits (``typer.Exit``, usage errors) never reach here.
+    """
+    if isinstance(exc, ProblemError):
+        _print_problems(exc.problems)
+        return EXIT_BAD_INPUT
+    if isinstance(exc, (KeyboardInterrupt, EOFError, Abort)):
+        typer.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    if isinstance(exc, OSError) and exc.filename is not None:
+        from advisor.files import _why
+        from advisor.problems import display_path
+        _print_problems([Problem(display_path(str(exc.filename)), 0, "", _why(exc), "io")])
+        return EXIT_BAD_INPUT
+    log = _crash_log(exc)
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    typer.echo(f"internal error: {type(exc).__name__}{': ' + first if first else ''} -- a bug in "
+               f"tinyml-advisor, not in your input; the traceback is in {log}", err=True)
+    return EXIT_INTERNAL
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        typer.echo(problem.render(), err=True)
+    count = len(problems)
+    typer.echo(f"{count} problem{'s' if count != 1 else ''} found", err=True)
+
+
+def cache_dir() -> Path:
+    """The user cache folder (``TINYML_ADVISOR_CACHE``, else ``$XDG_CACHE_HOME`` or ``~/.cache``)."""
+    explicit = os.environ.get("TINYML_ADVISOR_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tinyml-advisor"
+
+
+def _crash_log(exc: BaseException) -> Path:
+    """Write the traceback of an unexpected error to a new log file; return its path."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    text = (f"tinyml-advisor {__version__} on Python {sys.version.split()[0]}\n"
+            f"argv: {sys.argv!r}\n\n" + "".join(traceback.format_exception(exc)))
+    import tempfile
+    for folder in (cache_dir() / "logs", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"crash-{stamp}-{os.getpid()}.log"
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    return Path("<no writable log folder>")
+
+
+class _Group(TyperGroup):
+    """Every command runs inside ``exit_code_for``: no traceback ever reaches the terminal."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, TyperException, SystemExit):
+            raise  # typer's own exits and usage errors (exit 2) keep their codes
+        except BaseException as exc:  # noqa: BLE001 - this is the one place exceptions become exit codes
+            raise typer.Exit(exit_code_for(exc)) from None
+
+
+app = typer.Typer(cls=_Group, help="Pick a TinyML framework, board and compression recipe; run it; report the risks.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 kb_app = typer.Typer(help="Inspect and check the knowledge base (boards, frameworks, operators, "
                           "techniques, tools, guideline steps, pitfalls).", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 
-EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
-
 KnowledgePath = typer.Option(None, "--knowledge", "-k", help="Knowledge-base folder (default: the bundled one).",
                              show_default=False)
+ML_MODULES = ("numpy", "tensorflow", "tf_keras", "tensorflow_model_optimization", "tflite_micro")
 
 
 def fail(problems: list[Problem]) -> NoReturn:
-    """Print every problem to stderr, one per line, and exit 2."""
-    for problem in problems:
-        typer.echo(problem.render(), err=True)
-    count = len(problems)
-    typer.echo(f"{count} problem{'s' if count != 1 else ''} found", err=True)
-    raise typer.Exit(EXIT_BAD_INPUT)
+    """Bad input: raise it so ``exit_code_for`` prints every problem and exits 2."""
+    raise ProblemError(problems)
+
+
+def require_ml(what: str) -> None:
+    """Exit 2 with the install command when the ``ml`` extra (TensorFlow, TFMOT, tflite-micro) is missing."""
+    import importlib.util
+
+    missing = [m for m in ML_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        fail([Problem("<install>", 0, "", f"{what} needs the ml extra (missing: {', '.join(missing)})", "usage",
+                      "install it with: pip install 'tinyml-advisor[ml]'")])
 
 
 def _load(path: Optional[Path]):
     from advisor.kb.load import load_kb
     from advisor.resources import KNOWLEDGE
 
-    try:
-        return load_kb(path or KNOWLEDGE)
-    except ProblemError as exc:
-        fail(exc.problems)
+    return load_kb(path or KNOWLEDGE)
 
 
 def _version(value: bool) -> None:
@@ -144,14 +226,12 @@ def kb_probe_ops(ops: Optional[str] = typer.Option(None, "--ops", help="Comma-se
                  knowledge: Optional[Path] = KnowledgePath) -> None:
     """Build a one-op int8 model per claimed operator, run it in the installed tflite-micro
     interpreter (each in a child process) and list every disagreement with the knowledge base."""
+    require_ml("kb probe-ops")
     from advisor.run.probe import probe_claims
 
     kb = _load(knowledge)
     wanted = [o.strip().upper() for o in ops.split(",") if o.strip()] if ops else None
-    try:
-        report = probe_claims(kb, framework, wanted, jobs=jobs, progress=not as_json)
-    except ProblemError as exc:
-        fail(exc.problems)
+    report = probe_claims(kb, framework, wanted, jobs=jobs, progress=not as_json)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:
@@ -165,10 +245,7 @@ TopOption = typer.Option(5, "--top", "-n", min=1, help="How many recommendations
 def _requirements(path: Path, kb):
     from advisor.questionnaire.requirements import load_requirements
 
-    try:
-        return load_requirements(path, kb)
-    except ProblemError as exc:
-        fail(exc.problems)
+    return load_requirements(path, kb)
 
 
 def _weights(req, pairs: list[str]):
@@ -213,11 +290,8 @@ def advise(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml o
     from advisor.profile.basis import basis_for
     from advisor.solve.solver import solve
 
-    try:
-        solution = solve(req, kb, basis_for(req, kb))
-        advice = build_advice(solution, kb, top=top, why=tuple(why_not), pareto=pareto)
-    except ProblemError as exc:
-        fail(exc.problems)
+    solution = solve(req, kb, basis_for(req, kb))
+    advice = build_advice(solution, kb, top=top, why=tuple(why_not), pareto=pareto)
     if as_json:
         typer.echo(json.dumps(advice, indent=2))
     else:
@@ -240,9 +314,10 @@ def init(path: Path = typer.Argument(Path("requirements.yaml"), help="Where to w
     if task not in TASK_INPUT:
         fail([Problem("--task", 0, "", f"unknown task '{task}'{did_you_mean(task, TASK_INPUT)}", "usage",
                       "choose one of: " + ", ".join(TASK_INPUT))])
-    if path.exists() and not force:
-        fail([Problem(str(path), 0, "", "already exists; pass --force to overwrite it", "io")])
-    path.write_text(template(path.name, project, task), encoding="utf-8")
+    from advisor.files import check_output_file, write_output
+
+    check_output_file(path, "questionnaire", force=force)
+    write_output(path, template(path.name, project, task), "questionnaire")
     typer.echo(f"wrote {path}; fill it in, then run: tinyml-advisor advise {path}")
 
 
@@ -254,19 +329,17 @@ def ask(path: Path = typer.Argument(Path("requirements.yaml"), help="Where to wr
     from advisor.questionnaire.interview import dump, interview
     from advisor.questionnaire.requirements import from_mapping
 
-    if path.exists() and not force:
-        fail([Problem(str(path), 0, "", "already exists; pass --force to overwrite it", "io")])
+    from advisor.files import check_output_file, write_output
+
+    check_output_file(path, "questionnaire", force=force)
     kb = _load(knowledge)
 
     def valid_board(board: str) -> str:
         return "" if board in kb.boards else f"unknown board '{board}'{did_you_mean(board, kb.boards)}"
 
     data = interview(typer.prompt, typer.echo, valid_board)
-    try:
-        from_mapping(data, kb, str(path), base=path.parent)
-    except ProblemError as exc:
-        fail(exc.problems)
-    path.write_text(dump(data), encoding="utf-8")
+    from_mapping(data, kb, str(path), base=path.parent)
+    write_output(path, dump(data), "questionnaire")
     typer.echo(f"wrote {path}; next: tinyml-advisor advise {path}")
 
 
@@ -285,18 +358,22 @@ def profile_cmd(model: Path = typer.Argument(..., help="A .tflite file, or a .ke
     energy on a board. A .tflite is read without TensorFlow."""
     from dataclasses import asdict
 
+    from advisor.files import check_input, check_output_file
     from advisor.profile.model import load_model, on_board
 
-    try:
-        profile = load_model(model)
-        kb = _load(knowledge) if board else None
-        estimate = on_board(profile, kb, board, framework) if board else None
-    except ProblemError as exc:
-        fail(exc.problems)
+    if chart is not None:
+        check_output_file(chart, "chart", force=True)
+    check_input(model, "model", "model file", allow_dir=True)
+    if model.is_dir() or model.suffix.lower() != ".tflite":
+        require_ml(f"profiling {model.name or model} (a Keras model or SavedModel is converted with TensorFlow first)")
+    profile = load_model(model)
+    kb = _load(knowledge) if board else None
+    estimate = on_board(profile, kb, board, framework) if board else None
     if chart is not None:
         from advisor.report.charts import memory_svg
         limit = (estimate.ram_avail_kb, f"{estimate.board} RAM") if estimate else (None, "")
-        chart.write_text(memory_svg(profile, *limit), encoding="utf-8")
+        from advisor.files import write_output
+        write_output(chart, memory_svg(profile, *limit), "chart")
     if as_json:
         typer.echo(json.dumps(profile.as_dict() | {"board": asdict(estimate) if estimate else None}, indent=2))
         return
@@ -327,37 +404,38 @@ def run_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml 
     """
     from rich.console import Console
 
+    from advisor.files import check_output_dir
     from advisor.questionnaire.requirements import load_requirements
+
+    require_ml("run")
     from advisor.run.runner import recipe_for, run_recipe
 
     console = Console(stderr=True)
     kb = _load(knowledge)
-    try:
-        req = load_requirements(requirements, kb)
-        model_path = model or req.model_file
-        if model_path is None:
-            raise ProblemError([Problem("--model", 0, "", "no model: pass --model or set model.file in the "
-                                        "questionnaire", "usage")])
-        if recipe is None:
-            from advisor.profile.basis import from_profile
-            from advisor.profile.model import load_model
-            from advisor.solve.solver import solve
-            candidates = solve(req, kb, from_profile(load_model(Path(model_path)))).candidates
-            if not candidates:
-                console.print("no stack satisfies the questionnaire; see `tinyml-advisor advise`, or pass --recipe")
-                raise typer.Exit(EXIT_FINDINGS)
-            top = candidates[0]
-            recipe = top.recipe
-            console.print(f"recipe: {recipe} (the solver's top choice: {top.board} + {top.framework})")
-        chosen = recipe_for(kb, recipe)
-        if chosen.techniques and _needs_labels(chosen, kb) and req.data != "labelled":
-            raise ProblemError([Problem(req.file, 0, "$.data", f"recipe '{chosen.id}' retrains the model and needs "
-                                        f"labelled training data; the questionnaire says data: {req.data}",
-                                        "requirements")])
-        outcome = run_recipe(kb, chosen, Path(model_path), data, runs, seed, requirements,
-                             on_step=_progress(console))
-    except ProblemError as exc:
-        fail(exc.problems)
+    req = load_requirements(requirements, kb)
+    model_path = model or req.model_file
+    if model_path is None:
+        raise ProblemError([Problem("--model", 0, "", "no model: pass --model or set model.file in the "
+                                    "questionnaire", "usage")])
+    if recipe is None:
+        from advisor.profile.basis import from_profile
+        from advisor.profile.model import load_model
+        from advisor.solve.solver import solve
+        candidates = solve(req, kb, from_profile(load_model(Path(model_path)))).candidates
+        if not candidates:
+            console.print("no stack satisfies the questionnaire; see `tinyml-advisor advise`, or pass --recipe")
+            raise typer.Exit(EXIT_FINDINGS)
+        top = candidates[0]
+        recipe = top.recipe
+        console.print(f"recipe: {recipe} (the solver's top choice: {top.board} + {top.framework})")
+    chosen = recipe_for(kb, recipe)
+    if chosen.techniques and _needs_labels(chosen, kb) and req.data != "labelled":
+        raise ProblemError([Problem(req.file, 0, "$.data", f"recipe '{chosen.id}' retrains the model and needs "
+                                    f"labelled training data; the questionnaire says data: {req.data}",
+                                    "requirements")])
+    check_output_dir(runs, "runs folder")
+    outcome = run_recipe(kb, chosen, Path(model_path), data, runs, seed, requirements,
+                         on_step=_progress(console))
     if outcome.exit_code == 0:
         console.print(f"[green]run ok[/green]: {outcome.run_dir}")
         typer.echo(str(outcome.run_dir))
@@ -393,6 +471,8 @@ def report_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.ya
                fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a risk at or above this "
                                                                             "severity fires (info, low, medium, "
                                                                             "high, critical)."),
+               force: bool = typer.Option(False, "--force", help="Overwrite report files even when they were "
+                                                                "edited since this tool wrote them."),
                knowledge: Optional[Path] = KnowledgePath) -> None:
     """Write the five-step checklist report (Markdown, self-contained HTML, JSON) for a questionnaire,
     with a run's results when given. Prints the path of each file written."""
@@ -410,13 +490,10 @@ def report_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.ya
         fail([Problem("--fail-on", 0, "", f"unknown severity '{fail_on}'{did_you_mean(fail_on, SEVERITIES)}", "usage",
                       "choose from: " + ", ".join(SEVERITIES))])
     kb = _load(knowledge)
-    try:
-        req = load_requirements(requirements, kb)
-        run = load_run(run_dir) if run_dir else None
-        report = build_report(req, kb, run)
-    except ProblemError as exc:
-        fail(exc.problems)
-    for path in write(report, out, wanted):
+    req = load_requirements(requirements, kb)
+    run = load_run(run_dir) if run_dir else None
+    report = build_report(req, kb, run)
+    for path in write(report, out, wanted, force=force):
         typer.echo(str(path))
     worst = report["worst_severity"]
     if fail_on is not None and worst is not None and SEVERITIES.index(worst) >= SEVERITIES.index(fail_on):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -68,13 +69,16 @@ class ProblemError(Exception):
 
 
 def display_path(path: Path | str, root: Path | None = None) -> str:
-    """A path relative to ``root`` (or the working directory) when it lies below it."""
-    p = Path(path)
+    """A path relative to ``root`` (or the working directory) when it lies below it.
+
+    Symlinks are not followed: the user sees the name they gave, and a symlink loop is no error here.
+    """
+    p = Path(os.path.abspath(path))
     for base in (root, Path.cwd()):
         if base is None:
             continue
         try:
-            return str(p.resolve().relative_to(base.resolve()))
+            return str(p.relative_to(os.path.abspath(base)))
         except ValueError:
             continue
-    return str(p)
+    return str(path)

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "advisor"
 
 # Each stage may import only stages below it (and itself). NOTE: a stage's rank is its place in the data
 # flow of docs/architecture.md; profile sits below solve because solve reads the model basis profile builds.
-LAYERS = ["advisor.problems", "advisor.resources", "advisor.rules", "advisor.kb", "advisor.questionnaire",
+LAYERS = ["advisor.problems", "advisor.files", "advisor.resources", "advisor.rules", "advisor.kb", "advisor.questionnaire",
           "advisor.perf", "advisor.profile", "advisor.solve", "advisor.run", "advisor.search", "advisor.report",
           "advisor.console", "advisor.cli", "advisor.__main__"]
 FOUNDATION = {"advisor"}  # the package __init__ (version only)

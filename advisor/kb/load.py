@@ -76,7 +76,7 @@ def load_kb(root: Path | str = KNOWLEDGE, recipes: Path | str | None = None) -> 
         schema_name, kind, model = KINDS[folder]
         digest.update(str(path.relative_to(base)).encode() + b"\0" + path.read_bytes() + b"\0")
         try:
-            data, lines, name = load_yaml_file(path)
+            data, lines, name = load_yaml_file(path, kind="knowledge", what="knowledge-base file")
         except ProblemError as exc:
             problems += exc.problems
             broken.add(path.stem)

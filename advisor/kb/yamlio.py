@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
+from advisor.files import read_text
 from advisor.problems import Problem, ProblemError, display_path, json_path
 
 LineMap = dict[tuple, int]
@@ -67,15 +69,20 @@ def load_yaml_text(text: str, file: str) -> tuple[object, LineMap]:
     return data, lines
 
 
-def load_yaml_file(path: Path, root: Path | None = None) -> tuple[object, LineMap, str]:
-    """Read and parse a YAML file; returns (data, line map, display name)."""
+def load_yaml_file(path: Path, root: Path | None = None, kind: str = "questionnaire",
+                   what: str = "file") -> tuple[object, LineMap, str]:
+    """Read (checked by ``advisor.files``: size, file type) and parse a YAML file.
+
+    Returns:
+        (data, line map, display name).
+    Raises:
+        ProblemError: unreadable, too big, not a regular file, not UTF-8, bad YAML.
+    """
     name = display_path(path, root)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProblemError([Problem(name, 0, "", f"not UTF-8 text: {exc.reason}", "io")]) from None
-    except OSError as exc:
-        raise ProblemError([Problem(name, 0, "", f"cannot read: {exc.strerror}", "io")]) from None
+        text = read_text(path, kind, what)
+    except ProblemError as exc:  # name the file as the caller displays it
+        raise ProblemError([replace(p, file=name) for p in exc.problems]) from None
     data, lines = load_yaml_text(text, name)
     return data, lines, name
 

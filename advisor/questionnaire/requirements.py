@@ -106,11 +106,7 @@ def load_requirements(path: Path | str, kb: KnowledgeBase) -> Requirements:
         ProblemError: every problem, each with file, line and field.
     """
     path = Path(path)
-    if not path.exists():
-        raise ProblemError([Problem(display_path(path), 0, "", "no such questionnaire file", "io")])
-    if path.is_dir():
-        raise ProblemError([Problem(display_path(path), 0, "", "is a folder, expected a .yaml or .json file", "io")])
-    data, lines, name = load_yaml_file(path)
+    data, lines, name = load_yaml_file(path, what="questionnaire")
     if not isinstance(data, dict):
         raise ProblemError([Problem(name, line_of(lines, ()), "$", "expected a mapping of questionnaire fields, "
                                     f"got {type(data).__name__}", "schema")])

@@ -58,12 +58,45 @@ RENDERERS: dict[str, tuple[str, Callable[[dict], str]]] = {
 }
 
 
-def write(report: dict, out_dir: Path, formats: list[str]) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for fmt in formats:
-        name, render = RENDERERS[fmt]
+MARKER = ".tinyml-advisor-report.json"  # sha256 of each file as this tool last wrote it
+
+
+def write(report: dict, out_dir: Path, formats: list[str], force: bool = False) -> list[Path]:
+    """Render every format, then write them atomically into ``out_dir``.
+
+    A file already there is replaced only when it is exactly what this tool last wrote (its hash is in
+    ``MARKER``) or ``force`` is set: an edited report is never lost.
+
+    Raises:
+        ProblemError: ``out_dir`` is a file or not writable; a report file there was edited or is not ours.
+    """
+    import hashlib
+
+    from advisor.files import check_output_dir, write_output
+    from advisor.problems import Problem, ProblemError, display_path
+
+    check_output_dir(out_dir, "report folder")
+    marker = out_dir / MARKER
+    try:
+        ours = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else {}
+    except (OSError, ValueError):
+        ours = {}
+    ours = ours if isinstance(ours, dict) else {}
+    rendered = {RENDERERS[f][0]: RENDERERS[f][1](report) for f in formats}
+    problems = []
+    for name in rendered:
         path = out_dir / name
-        path.write_text(render(report), encoding="utf-8")
-        written.append(path)
+        if path.is_dir() or (path.exists() and not path.is_file()):
+            problems.append(Problem(display_path(path), 0, "", "is not a regular file; cannot write the report there",
+                                    "io"))
+        elif path.exists() and not force and hashlib.sha256(path.read_bytes()).hexdigest() != ours.get(name):
+            problems.append(Problem(display_path(path), 0, "", "exists and was not written by this tool as it is now "
+                                    "(edited?)", "io", "pass --force to overwrite it, or choose another -o folder"))
+    if problems:
+        raise ProblemError(problems)
+    written = []
+    for name, text in rendered.items():
+        written.append(write_output(out_dir / name, text, "report"))
+        ours[name] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    write_output(marker, json.dumps(ours, indent=2, sort_keys=True) + "\n", "report marker")
     return written
