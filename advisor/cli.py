@@ -59,21 +59,14 @@ def _print_problems(problems: list[Problem]) -> None:
     typer.echo(f"{count} problem{'s' if count != 1 else ''} found", err=True)
 
 
-def cache_dir() -> Path:
-    """The user cache folder (``TINYML_ADVISOR_CACHE``, else ``$XDG_CACHE_HOME`` or ``~/.cache``)."""
-    explicit = os.environ.get("TINYML_ADVISOR_CACHE")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "tinyml-advisor"
-
-
 def _crash_log(exc: BaseException) -> Path:
     """Write the traceback of an unexpected error to a new log file; return its path."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     text = (f"tinyml-advisor {__version__} on Python {sys.version.split()[0]}\n"
             f"argv: {sys.argv!r}\n\n" + "".join(traceback.format_exception(exc)))
     import tempfile
+    from advisor.files import cache_dir
+
     for folder in (cache_dir() / "logs", Path(tempfile.gettempdir())):
         try:
             folder.mkdir(parents=True, exist_ok=True)

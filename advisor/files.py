@@ -186,3 +186,12 @@ def write_output(path: Path | str, data: bytes | str, what: str = "output file")
         return atomic_write(path, data)
     except OSError as exc:
         raise _problem(path, f"cannot write the {what}: {_why(exc)}") from None
+
+
+def cache_dir() -> Path:
+    """The user cache folder (``TINYML_ADVISOR_CACHE``, else ``$XDG_CACHE_HOME`` or ``~/.cache``)."""
+    explicit = os.environ.get("TINYML_ADVISOR_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tinyml-advisor"
