@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The suite never reads or writes the user's own cache (crash logs, compiled knowledge bases).
+os.environ["TINYML_ADVISOR_CACHE"] = tempfile.mkdtemp(prefix="tinyml-advisor-test-cache-")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
