@@ -165,7 +165,7 @@ def kb_list(kind: str = typer.Argument(..., help="boards, frameworks, operators,
             as_json: bool = typer.Option(False, "--json", help="Print JSON."),
             knowledge: Optional[Path] = KnowledgePath) -> None:
     """List the entries of one kind as a table."""
-    from advisor.console.listing import resolve_kind, rows
+    from advisor.console.listing import print_kind, resolve_kind
 
     kb = _load(knowledge)
     resolved = resolve_kind(kind)
@@ -174,20 +174,13 @@ def kb_list(kind: str = typer.Argument(..., help="boards, frameworks, operators,
         names = list(KINDS) + [k for _s, k, _c in KINDS.values()]
         fail([Problem("<command line>", 0, "KIND", f"unknown kind '{kind}'{did_you_mean(kind, names)}",
                       "usage", "choose one of: " + ", ".join(KINDS))])
-    header, table = rows(kb, resolved)
     if as_json:
         typer.echo(json.dumps([e.model_dump(mode="json", by_alias=True)
                                for e in kb.entities[resolved].values()], indent=2))
         return
     from rich.console import Console
-    from rich.table import Table
 
-    out = Table(title=f"{resolved}s: {len(table)}", header_style="bold")
-    for col in header:
-        out.add_column(col, overflow="fold")
-    for row in table:
-        out.add_row(*row)
-    Console(width=max(160, Console().width)).print(out)
+    print_kind(kb, resolved, Console(width=max(160, Console().width)))
 
 
 @kb_app.command("show")
@@ -228,7 +221,10 @@ def kb_probe_ops(ops: Optional[str] = typer.Option(None, "--ops", help="Comma-se
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:
-        report.print()
+        from rich.console import Console
+
+        from advisor.console.probe import print_probe
+        print_probe(report, Console())
     raise typer.Exit(EXIT_FINDINGS if report.disagreements else EXIT_OK)
 
 
@@ -290,7 +286,7 @@ def advise(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml o
     else:
         from rich.console import Console
 
-        from advisor.console.present import print_advice
+        from advisor.console.advice import print_advice
         print_advice(advice, Console(width=max(140, Console().width)))
     raise typer.Exit(EXIT_OK if solution.candidates else EXIT_FINDINGS)
 
@@ -372,7 +368,7 @@ def profile_cmd(model: Path = typer.Argument(..., help="A .tflite file, or a .ke
         return
     from rich.console import Console
 
-    from advisor.console.present import print_profile
+    from advisor.console.profile import print_profile
     print_profile(profile, estimate, Console(width=max(120, Console().width)))
     if chart is not None:
         typer.echo(f"chart: {chart}")
@@ -397,6 +393,7 @@ def run_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml 
     """
     from rich.console import Console
 
+    from advisor.console.progress import step_printer
     from advisor.files import check_output_dir
     from advisor.questionnaire.requirements import load_requirements
 
@@ -428,7 +425,7 @@ def run_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml 
                                     "requirements")])
     check_output_dir(runs, "runs folder")
     outcome = run_recipe(kb, chosen, Path(model_path), data, runs, seed, requirements,
-                         on_step=_progress(console))
+                         on_step=step_printer(console))
     if outcome.exit_code == 0:
         console.print(f"[green]run ok[/green]: {outcome.run_dir}")
         typer.echo(str(outcome.run_dir))
@@ -440,19 +437,6 @@ def run_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml 
 
 def _needs_labels(recipe, kb) -> bool:
     return any(kb.techniques[t].preconditions.data == "labelled" for t in recipe.techniques if t in kb.techniques)
-
-
-def _progress(console):
-    def show(step: str, status: str, record: dict) -> None:
-        if status == "start":
-            console.print(f"  … {step}", end="\r")
-            return
-        mark = {"ok": "[green]✓[/green]", "failed": "[red]✗[/red]"}.get(status, status)
-        shown = {k: v for k, v in record.get("outputs", {}).items() if not isinstance(v, (list, dict))}
-        detail = ", ".join(f"{k} {v}" for k, v in list(shown.items())[:4])
-        console.print(f"  {mark} {step} ({record.get('seconds', 0):.1f} s){': ' + detail if detail else ''}"
-                      f"{': ' + record['error'] if record.get('error') else ''}")
-    return show
 
 
 @app.command("report")

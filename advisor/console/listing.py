@@ -63,3 +63,16 @@ def rows(kb: KnowledgeBase, kind: str) -> tuple[list[str], list[list[str]]]:
                 [[r.id, r.name, _j(r.techniques), r.quantization] for r in items])
     return (["id", "step", "severity", "name"],
             [[p.id, p.step, p.severity, p.name] for p in items])
+
+
+def print_kind(kb: KnowledgeBase, kind: str, console) -> None:
+    """The ``kb list`` table for one kind."""
+    from rich.table import Table
+
+    header, table = rows(kb, kind)
+    out = Table(title=f"{kind}s: {len(table)}", header_style="bold")
+    for col in header:
+        out.add_column(col, overflow="fold")
+    for row in table:
+        out.add_row(*row)
+    console.print(out)

@@ -51,21 +51,6 @@ class ProbeReport:
                 "summary": {s: sum(r.status == s for r in self.results) for s in ("agrees", "disagrees", "not-probed")},
                 "results": [r.__dict__ for r in self.results]}
 
-    def print(self) -> None:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=f"{self.framework} claims vs {self.runtime}", header_style="bold")
-        for col in ("op", "dtype", "verdict", "detail"):
-            table.add_column(col, overflow="fold")
-        style = {"agrees": "green", "disagrees": "bold red", "not-probed": "yellow"}
-        for r in self.results:
-            table.add_row(r.op, r.dtype, f"[{style[r.status]}]{r.status}[/]", r.detail)
-        console = Console()
-        console.print(table)
-        s = self.as_dict()["summary"]
-        console.print(f"{s['agrees']} agree, {s['disagrees']} disagree, {s['not-probed']} not probed")
-
 
 def _runtime_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
