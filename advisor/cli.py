@@ -106,6 +106,11 @@ def fail(problems: list[Problem]) -> NoReturn:
     raise ProblemError(problems)
 
 
+def echo_json(data: object) -> None:
+    """Print JSON output; NaN and infinities are never printed (they are not JSON), they are a bug."""
+    typer.echo(json.dumps(data, indent=2, allow_nan=False))
+
+
 def require_ml(what: str) -> None:
     """Exit 2 with the install command when the ``ml`` extra (TensorFlow, TFMOT, tflite-micro) is missing."""
     import importlib.util
@@ -175,8 +180,7 @@ def kb_list(kind: str = typer.Argument(..., help="boards, frameworks, operators,
         fail([Problem("<command line>", 0, "KIND", f"unknown kind '{kind}'{did_you_mean(kind, names)}",
                       "usage", "choose one of: " + ", ".join(KINDS))])
     if as_json:
-        typer.echo(json.dumps([e.model_dump(mode="json", by_alias=True)
-                               for e in kb.entities[resolved].values()], indent=2))
+        echo_json([e.model_dump(mode="json", by_alias=True) for e in kb.entities[resolved].values()])
         return
     from rich.console import Console
 
@@ -197,7 +201,7 @@ def kb_show(entity_id: str = typer.Argument(..., metavar="ID", help="Any entry's
                       f"{did_you_mean(entity_id, [e.id for e in kb.all()])}", "usage")])
     data = entity.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     if as_json:
-        typer.echo(json.dumps({"kind": kb.kind_of(entity_id), "file": kb.where[entity_id].file, **data}, indent=2))
+        echo_json({"kind": kb.kind_of(entity_id), "file": kb.where[entity_id].file, **data})
         return
     typer.echo(f"# {kb.kind_of(entity_id)} from {kb.where[entity_id].file}")
     typer.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100).rstrip())
@@ -219,7 +223,7 @@ def kb_probe_ops(ops: Optional[str] = typer.Option(None, "--ops", help="Comma-se
     wanted = [o.strip().upper() for o in ops.split(",") if o.strip()] if ops else None
     report = probe_claims(kb, framework, wanted, jobs=jobs, progress=not as_json)
     if as_json:
-        typer.echo(json.dumps(report.as_dict(), indent=2))
+        echo_json(report.as_dict())
     else:
         from rich.console import Console
 
@@ -282,7 +286,7 @@ def advise(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml o
     solution = solve(req, kb, basis_for(req, kb))
     advice = build_advice(solution, kb, top=top, why=tuple(why_not), pareto=pareto)
     if as_json:
-        typer.echo(json.dumps(advice, indent=2))
+        echo_json(advice)
     else:
         from rich.console import Console
 
@@ -364,7 +368,7 @@ def profile_cmd(model: Path = typer.Argument(..., help="A .tflite file, or a .ke
         from advisor.files import write_output
         write_output(chart, memory_svg(profile, *limit), "chart")
     if as_json:
-        typer.echo(json.dumps(profile.as_dict() | {"board": asdict(estimate) if estimate else None}, indent=2))
+        echo_json(profile.as_dict() | {"board": asdict(estimate) if estimate else None})
         return
     from rich.console import Console
 
