@@ -128,8 +128,8 @@ def tail_estimate(graph: Graph) -> dict:
         op_data += OP_DATA_BYTES.get(op.op, 0)
         allocations += 1
         if op.op in PER_CHANNEL_OPS and len(op.inputs) > 1 and op.inputs[1] >= 0:
-            weights = graph.tensors[op.inputs[1]]
-            channels = weights.shape[-1] if op.op == "DEPTHWISE_CONV_2D" else weights.shape[0] if weights.shape else 0
+            shape = graph.tensors[op.inputs[1]].shape
+            channels = (shape[-1] if op.op == "DEPTHWISE_CONV_2D" else shape[0]) if shape else 0
             op_data += PER_CHANNEL_BYTES * channels
             allocations += 2
     parts = {
