@@ -19,7 +19,7 @@ from advisor.problems import Problem, ProblemError, did_you_mean, display_path, 
 from advisor.rules.core import (RuleError, apply_overrides, compile_condition, compile_template, fields_read, nominal_context,
                     stage_of, vocabulary)
 from advisor.kb.schemas import validate
-from advisor.kb.yamlio import line_of, load_yaml_file
+from advisor.kb.yamlio import describe_type, line_of, load_yaml_file
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -84,7 +84,7 @@ def load_kb(root: Path | str = KNOWLEDGE, recipes: Path | str | None = None) -> 
         if not isinstance(data, dict):
             broken.add(path.stem)
             problems.append(Problem(name, line_of(lines, ()), "$", f"expected a mapping (a {kind} entry), "
-                                    f"got {type(data).__name__}", "schema"))
+                                    f"got {describe_type(data)}", "schema"))
             continue
         found = validate(data, schema_name, name, lines)
         ident = data.get("id")

@@ -12,7 +12,7 @@ from referencing import Registry, Resource
 
 from advisor.resources import SCHEMAS
 from advisor.problems import Problem, did_you_mean, json_path
-from advisor.kb.yamlio import LineMap, line_of
+from advisor.kb.yamlio import EXCERPT, LineMap, excerpt, line_of
 
 
 @lru_cache(maxsize=None)
@@ -56,17 +56,21 @@ def _describe(error: ValidationError) -> list[tuple[tuple, str, str]]:
         return [(path, f"missing required field '{missing}'", "")]
     if kind == "enum":
         allowed = [str(v) for v in error.validator_value]
-        return [(path, f"{error.instance!r} is not allowed{did_you_mean(str(error.instance), allowed)}",
+        return [(path, f"{excerpt(error.instance)} is not allowed{did_you_mean(str(error.instance)[:100], allowed)}",
                  "allowed: " + ", ".join(allowed))]
     if kind == "type":
         want = error.validator_value
         return [(path, f"expected {want if isinstance(want, str) else ' or '.join(want)}, "
-                       f"got {type(error.instance).__name__} {error.instance!r}", "")]
+                       f"got {type(error.instance).__name__} {excerpt(error.instance)}", "")]
     if kind == "pattern":
-        return [(path, f"{error.instance!r} does not match the pattern {error.validator_value}", "")]
+        return [(path, f"{excerpt(error.instance)} does not match the pattern {error.validator_value}", "")]
     if error.context:
         return _describe(best_match(error.context))
-    return [(path, error.message, "")]
+    # NOTE: jsonschema quotes the whole value (it may be a megabyte); keep its wording, cut the quote.
+    message = error.message.replace(repr(error.instance), excerpt(error.instance), 1)
+    if len(message) > 3 * EXCERPT:
+        message = f"{excerpt(error.instance)} fails the schema's '{kind}' check"
+    return [(path, message, "")]
 
 
 def validate(data: object, name: str, file: str, lines: LineMap, folder: Path = SCHEMAS) -> list[Problem]:

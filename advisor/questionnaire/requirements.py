@@ -13,7 +13,7 @@ from typing import Any
 from advisor.kb.base import KnowledgeBase
 from advisor.problems import Problem, ProblemError, did_you_mean, display_path, json_path
 from advisor.kb.schemas import schema, validate
-from advisor.kb.yamlio import LineMap, line_of, load_yaml_file
+from advisor.kb.yamlio import LineMap, describe_type, excerpt, line_of, load_yaml_file
 
 # The input modality each task usually has, when the questionnaire does not say.
 TASK_INPUT = {"keyword-spotting": "audio", "visual-wake-words": "image", "image-classification": "image",
@@ -109,7 +109,8 @@ def load_requirements(path: Path | str, kb: KnowledgeBase) -> Requirements:
     data, lines, name = load_yaml_file(path, what="questionnaire")
     if not isinstance(data, dict):
         raise ProblemError([Problem(name, line_of(lines, ()), "$", "expected a mapping of questionnaire fields, "
-                                    f"got {type(data).__name__}", "schema")])
+                                    f"got {describe_type(data)}", "schema",
+                                    "start from `tinyml-advisor init`, which writes a commented questionnaire")])
     problems = validate(data, "requirements", name, lines)
     if problems:
         raise ProblemError(problems)
@@ -137,7 +138,7 @@ def from_mapping(data: dict, kb: KnowledgeBase, name: str = "<requirements>", li
     memory = data.get("memory", {})
     accuracy = data.get("accuracy", {})
     if hardware and hardware["board"] not in kb.boards:
-        bad(("hardware", "board"), f"unknown board '{hardware['board']}'{did_you_mean(hardware['board'], kb.boards)}",
+        bad(("hardware", "board"), f"unknown board {excerpt(hardware['board'])}{did_you_mean(hardware['board'], kb.boards)}",
             "see `tinyml-advisor kb list boards`")
     model_file, source = None, "reference"
     if "file" in model and "reference" in model:
@@ -146,11 +147,11 @@ def from_mapping(data: dict, kb: KnowledgeBase, name: str = "<requirements>", li
         model_file, source = _check_model_file(base / model["file"], bad)
     reference = model.get("reference")
     if reference is not None and reference not in kb.reference_models:
-        bad(("model", "reference"), f"unknown reference model '{reference}'"
+        bad(("model", "reference"), f"unknown reference model {excerpt(reference)}"
             f"{did_you_mean(reference, kb.reference_models)}",
             "allowed: " + ", ".join(sorted(kb.reference_models)))
     elif reference is not None and task not in kb.reference_models[reference].tasks:
-        bad(("model", "reference"), f"reference model '{reference}' is for {', '.join(kb.reference_models[reference].tasks)},"
+        bad(("model", "reference"), f"reference model {excerpt(reference)} is for {', '.join(kb.reference_models[reference].tasks)},"
             f" not {task}")
     # NOTE: only a .tflite is profiled without TensorFlow; every other model is estimated from the
     # task's reference model, so one must exist (the first by id is the default).
