@@ -6,13 +6,51 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from advisor.resources import schema_json
+
+
+def _shared(name: str) -> tuple[str, ...]:
+    """The values of the shared enum ``name`` in common.schema.json ``$defs`` (the one place they are listed)."""
+    return tuple(schema_json("common")["$defs"][name]["enum"])
+
+
+# NOTE: shared enums are read from common.schema.json, so a value added there is accepted here too;
+# tests/test_entities_schema.py checks every field (shared or not) against its schema.
+SEVERITIES = _shared("severity")  # mildest first: --fail-on and the report compare by this order
+GUIDELINE_STEPS = _shared("guidelineStep")  # in step order
+Severity = Literal[SEVERITIES]
+GuidelineStepId = Literal[GUIDELINE_STEPS]
+BoardClass = Literal[_shared("boardClass")]
+TargetClass = Literal[_shared("targetClass")]
+CoreName = Literal[_shared("core")]
+Arch = Literal[_shared("arch")]
+Fpu = Literal[_shared("fpu")]
+NpuKind = Literal[_shared("npuKind")]
+Accelerator = Literal[_shared("accelerator")]
+Kernel = Literal[_shared("kernel")]
+Sensor = Literal[_shared("sensor")]
+Connectivity = Literal[_shared("connectivity")]
+Os = Literal[_shared("os")]
+FrameworkKind = Literal[_shared("frameworkKind")]
+FrameworkStatus = Literal[_shared("frameworkStatus")]
+Community = Literal[_shared("community")]
+Language = Literal[_shared("language")]
+ModelFormat = Literal[_shared("modelFormat")]
+Quantization = Literal[_shared("quantization")]
+ConvertedQuantization = Literal[_shared("convertedQuantization")]
+Dtype = Literal[_shared("dtype")]
+DataNeed = Literal[_shared("dataNeed")]
+Task = Literal[_shared("task")]
+InputKind = Literal[_shared("inputKind")]
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class Source(Strict):
-    kind: str
+    kind: Literal["datasheet", "reference-manual", "vendor-page", "documentation", "repository", "paper", "seed",
+                  "dataset", "release-notes"]
     ref: str
     note: str = ""
 
@@ -23,7 +61,7 @@ class Entity(Strict):
 
 
 class Core(Strict):
-    core: str
+    core: CoreName
     count: int
     clock_mhz: float
 
@@ -31,7 +69,7 @@ class Core(Strict):
 class Mcu(Strict):
     part: str
     cores: tuple[Core, ...]
-    arch: str
+    arch: Arch
     max_clock_mhz: float
 
     @property
@@ -41,7 +79,7 @@ class Mcu(Strict):
 
 
 class Npu(Strict):
-    kind: str
+    kind: NpuKind
     name: str
     macs_per_cycle: Optional[int] = None
     gops: Optional[float] = None
@@ -56,22 +94,23 @@ class Power(Strict):
 class Board(Entity):
     name: str
     vendor: str
-    class_: Literal["mcu", "mpu", "sbc"] = Field(alias="class")
+    class_: BoardClass = Field(alias="class")
     mcu: Mcu
     sram_kb: float
     flash_kb: float
     ext_ram_kb: float = 0.0
     ext_flash_kb: float = 0.0
-    fpu: Literal["none", "sp", "dp"]
+    fpu: Fpu
     dsp: bool
-    vector_ext: str = "none"
+    vector_ext: Literal["none", "armv7e-m-dsp", "armv8-m-dsp", "helium-mve", "xtensa-pie", "riscv-p", "riscv-v",
+                        "neon"] = "none"
     npu: Optional[Npu] = None
-    sensors: tuple[str, ...]
-    connectivity: tuple[str, ...]
+    sensors: tuple[Sensor, ...]
+    connectivity: tuple[Connectivity, ...]
     price_usd: float
     power: Optional[Power] = None
     frameworks: tuple[str, ...]
-    os: tuple[str, ...]
+    os: tuple[Os, ...]
     notes: str = ""
 
 
@@ -84,35 +123,35 @@ class Runtime(Strict):
 class Framework(Entity):
     name: str
     vendor: str
-    kind: str
-    target_classes: tuple[str, ...]
-    cores: tuple[str, ...]
-    languages: tuple[str, ...]
-    model_formats: tuple[str, ...]
-    quantization: tuple[str, ...]
-    accelerators: tuple[str, ...] = ()
+    kind: FrameworkKind
+    target_classes: tuple[TargetClass, ...]
+    cores: tuple[CoreName, ...]
+    languages: tuple[Language, ...]
+    model_formats: tuple[ModelFormat, ...]
+    quantization: tuple[Quantization, ...]
+    accelerators: tuple[Accelerator, ...] = ()
     runtime: Runtime
-    os: tuple[str, ...] = ()
+    os: tuple[Os, ...] = ()
     builds_on: tuple[str, ...] = ()
     license: str
-    status: Literal["active", "maintenance", "archived", "removed"]
+    status: FrameworkStatus
     status_note: str = ""
     status_checked: str
-    community: Literal["large", "medium", "small"]
+    community: Community
     operators: Optional[str] = None
     notes: str = ""
 
 
 class Operator(Strict):
     name: str
-    dtypes: tuple[str, ...]
-    accelerated_by: tuple[str, ...] = ()
+    dtypes: tuple[Dtype, ...]
+    accelerated_by: tuple[Accelerator, ...] = ()
     constraints: str = ""
 
 
 class OperatorSet(Entity):
     framework: str
-    op_naming: str
+    op_naming: Literal["tflite-builtin"]
     checked_against: str
     ops: tuple[Operator, ...]
     notes: str = ""
@@ -123,15 +162,15 @@ class OperatorSet(Entity):
 
 
 class Preconditions(Strict):
-    data: Literal["none", "representative", "labelled"]
+    data: DataNeed
     retraining: bool
     requires: tuple[str, ...] = ()
     notes: str = ""
 
 
 class Produces(Strict):
-    weights: str
-    activations: str
+    weights: Literal["float32", "float16", "int8", "int4", "binary", "sparse", "clustered", "unchanged"]
+    activations: Literal["float32", "float16", "int8", "int16", "unchanged"]
     notes: str = ""
 
 
@@ -145,7 +184,7 @@ class Effect(Strict):
 
 class Technique(Entity):
     name: str
-    family: str
+    family: Literal["quantization", "pruning", "clustering", "distillation", "architecture", "factorization", "coding"]
     description: str
     preconditions: Preconditions
     produces: Produces
@@ -156,11 +195,11 @@ class Technique(Entity):
 
 class Tool(Entity):
     name: str
-    kinds: tuple[str, ...]
+    kinds: tuple[Literal["automl", "nas", "hpo", "compression", "benchmark", "training"], ...]
     features: tuple[str, ...]
     ease_of_use: Literal["easy", "moderate", "hard"]
     platforms: tuple[str, ...]
-    languages: tuple[str, ...]
+    languages: tuple[Literal["python", "java", "scala", "cpp", "r"], ...]
     license: str
     status: Literal["active", "maintenance", "archived"]
     status_note: str = ""
@@ -172,6 +211,7 @@ class StepProblem(Strict):
 
 
 class GuidelineStep(Entity):
+    id: GuidelineStepId
     step: int
     title: str
     summary: str
@@ -189,22 +229,20 @@ class Cases(Strict):
 
 class Pitfall(Entity):
     name: str
-    step: str
+    step: GuidelineStepId
     problem: str
-    severity: Literal["info", "low", "medium", "high", "critical"]
+    severity: Severity
     condition: str
     evidence: str
     mitigation: str
     cases: Cases
 
 
-SEVERITIES = ("info", "low", "medium", "high", "critical")
-
 
 class ReferenceModel(Entity):
     name: str
-    tasks: tuple[str, ...]
-    input_kind: str
+    tasks: tuple[Task, ...]
+    input_kind: InputKind
     input_shape: tuple[int, ...]
     num_classes: int
     params: Optional[int] = None
@@ -234,9 +272,9 @@ class Measurement(Strict):
 
 class Throughput(Entity):
     name: str
-    cores: tuple[str, ...]
-    kernel: Literal["reference", "cmsis-nn", "esp-nn", "vendor", "npu"]
-    npu: Optional[str] = None
+    cores: tuple[CoreName, ...]
+    kernel: Kernel
+    npu: Optional[NpuKind] = None
     dtype: Literal["int8", "float32"]
     macs_per_cycle: float
     measurements: tuple[Measurement, ...]
@@ -275,6 +313,6 @@ class Recipe(Strict):
     name: str
     description: str
     techniques: tuple[str, ...]
-    quantization: Literal["int8", "int16x8", "dynamic-range", "float16", "float32"]
+    quantization: ConvertedQuantization
     steps: tuple[RecipeStep, ...]
     notes: str = ""
