@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,15 @@ from typer.testing import CliRunner
 from advisor.cli import app
 from advisor.kb.load import load_kb
 from advisor.report.render import render_html, render_json, render_markdown
+from advisor.problems import ProblemError
 from advisor.report.build import build_report
+from advisor.report.runfiles import load_run
 from advisor.questionnaire.requirements import load_requirements
 
 from conftest import FIXTURES, ROOT
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "bad_inputs"))
+import builders  # noqa: E402
 
 runner = CliRunner()
 KB = load_kb()
@@ -62,6 +68,56 @@ def test_user_text_is_escaped(tmp_path: Path):
     assert "<script" not in html and "&lt;script&gt;alert(" in html and "<b>bold" not in html
     md = render_markdown(report)
     assert "<script>" not in md and "&lt;script&gt;" in md
+
+
+EVIL = "<script>alert('x')</script>"
+
+
+def test_run_fields_are_escaped_in_markdown_and_html_and_plain_in_json(tmp_path: Path):
+    builders.run_folder(tmp_path / "run", status="failed", set={
+        "run_id": EVIL, "recipe.id": "<b>int8</b>", "steps.0.id": "lo|ad\n# injected heading",
+        "failure": {"step": "<i>convert</i>", "reason": f"boom {EVIL}"}})
+    report = build_report(load_requirements(EXAMPLE, KB), KB, load_run(tmp_path / "run"))
+    md = render_markdown(report)
+    assert "<script" not in md and "<b>" not in md and "<i>" not in md
+    assert f"## Run &lt;script&gt;alert('x')&lt;/script&gt;: failed" in md
+    assert "| lo\\|ad # injected heading | ok | 1.5 |" in md  # one cell, on its own row
+    assert "\n# injected" not in md
+    html = render_html(report)
+    assert "<script" not in html and "<b>int8" not in html and "&lt;script&gt;alert(" in html
+    data = json.loads(render_json(report))
+    assert data["run"]["id"] == EVIL and data["run"]["failure"]["reason"] == f"boom {EVIL}"
+
+
+def test_a_running_run_is_shown_as_incomplete(tmp_path: Path):
+    builders.run_folder(tmp_path / "run", status="running")
+    assert not (tmp_path / "run" / "metrics.json").exists()
+    run = load_run(tmp_path / "run")
+    assert run["complete"] is False and run["metrics"] == {} and run["tflite"] is None  # convert still running
+    report = build_report(load_requirements(EXAMPLE, KB), KB, run)
+    assert report["run"]["complete"] is False
+    assert "(incomplete)" in render_markdown(report) and "(incomplete)" in render_html(report)
+    methods = {m["text"]: m["done"] for s in report["steps"] for m in s["methods"]}
+    assert not any(done for text, done in methods.items() if "onvert" in text)
+
+
+def test_a_finished_run_is_complete_and_its_model_profiled(tmp_path: Path):
+    builders.run_folder(tmp_path / "run")
+    run = load_run(tmp_path / "run")
+    assert run["complete"] is True and run["tflite"] is not None
+    report = build_report(load_requirements(EXAMPLE, KB), KB, run)
+    assert report["run"]["complete"] is True and report["model"]["source"] == "profile"
+    assert "(incomplete)" not in render_markdown(report)
+
+
+def test_hand_edited_manifest_names_line_and_path(tmp_path: Path):
+    builders.run_folder(tmp_path / "run", set={"recipe.steps.1.requires": "load"})
+    with pytest.raises(ProblemError) as info:
+        load_run(tmp_path / "run")
+    (problem,) = info.value.problems
+    text = (tmp_path / "run" / "manifest.json").read_text().splitlines()
+    assert problem.path == "$.recipe.steps[1].requires" and "expected array" in problem.message
+    assert '"requires": "load"' in text[problem.line - 1]
 
 
 def test_fail_on_gates_ci(tmp_path: Path):

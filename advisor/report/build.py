@@ -7,16 +7,15 @@ that fires for the recommended stack, with the numbers, the mitigation and the s
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 from advisor.solve.advice import build_advice
 from advisor.report.charts import bars_svg, memory_svg, scatter_svg
+from advisor.report.runfiles import load_run  # noqa: F401 - the report command's entry point
 from advisor.solve.explain import candidate_context, pitfalls_for
 from advisor.kb.base import KnowledgeBase
 from advisor.kb.entities import SEVERITIES
-from advisor.problems import Problem, ProblemError, display_path
 from advisor.questionnaire.requirements import Requirements
 from advisor.profile.basis import basis_for, from_profile
 from advisor.solve.solver import solve
@@ -41,25 +40,6 @@ METHOD_RULES = (
     ("mlops", r"model versioning", "manifest", "model and artifacts hashed in the run manifest"),
     ("mlops", r"experiment tracking", "manifest", "recipe, parameters, seed, versions and metrics recorded"),
 )
-
-
-def load_run(run_dir: Path) -> dict:
-    """The manifest and metrics of a run folder.
-
-    Raises:
-        ProblemError: no such run, or its files are unreadable.
-    """
-    name = display_path(run_dir)
-    try:
-        manifest = json.loads((run_dir / "manifest.json").read_text())
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-    except FileNotFoundError:
-        raise ProblemError([Problem(name, 0, "", "not a run folder (no manifest.json and metrics.json)", "io")]) \
-            from None
-    except (OSError, ValueError) as exc:
-        raise ProblemError([Problem(name, 0, "", f"unreadable run files: {exc}", "io")]) from None
-    return {"dir": str(run_dir), "manifest": manifest, "metrics": metrics,
-            "tflite": str(run_dir / "model.tflite") if (run_dir / "model.tflite").exists() else None}
 
 
 def build_report(req: Requirements, kb: KnowledgeBase, run: dict | None = None, top: int = 3) -> dict:
@@ -217,7 +197,8 @@ def _metric_text(block: dict | None) -> str:
 
 def _run_summary(run: dict) -> dict:
     m = run["manifest"]
-    return {"id": m["run_id"], "dir": run["dir"], "status": m["status"], "recipe": m["recipe"]["id"],
+    return {"id": m["run_id"], "dir": run["dir"], "status": m["status"], "complete": run["complete"],
+            "recipe": m["recipe"]["id"],
             "failure": m["failure"], "steps": [{"id": s["id"], "status": s["status"], "seconds": s["seconds"]}
                                                for s in m["steps"]],
             "metrics": run["metrics"]}
@@ -227,6 +208,7 @@ def _accuracy_points(run: dict) -> list[tuple[str, float, float]]:
     """(label, bytes, accuracy) across the run's stages."""
     metrics, manifest = run["metrics"], run["manifest"]
     params = next((s["outputs"].get("parameters") for s in manifest["steps"] if s["uses"] == "load-model"), None)
+    params = params if isinstance(params, (int, float)) and not isinstance(params, bool) and params > 0 else None
     size = metrics.get("size", {})
     points = []
     value = lambda block: block.get("accuracy", block.get("auc", 0) * 100) if block else None  # noqa: E731

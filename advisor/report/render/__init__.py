@@ -1,8 +1,4 @@
-"""Report renderers: one small function per format, all reading the same report model.
-
-Templates live in reports/templates/; Jinja2 runs with StrictUndefined (a missing value is an
-error, not an empty string) and, for HTML, autoescaping.
-"""
+"""Report renderers: one small function per format, all reading the same report model."""
 
 from __future__ import annotations
 
@@ -17,16 +13,25 @@ from advisor.resources import TEMPLATES
 
 
 def _environment(html: bool) -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
-                             autoescape=html, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters["md"] = _markdown_text
-    return env
+    # NOTE: Markdown has no autoescape, so every {{ expression }} passes through ``finalize``: a string from
+    # a run, a questionnaire or the knowledge base can never open an HTML tag, a link or a table cell.
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                              autoescape=html, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                              finalize=None if html else _markdown_text)
 
 
-def _markdown_text(value) -> str:
-    """User text in Markdown: HTML-significant characters escaped, table pipes too."""
-    text = str(value)
-    for old, new in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|")):
+_MARKDOWN_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\\", "\\\\"), ("|", "\\|"),
+                     ("[", "\\["), ("]", "\\]"))
+
+
+def _markdown_text(value):
+    """Text in Markdown: HTML-significant characters as entities; pipes, brackets and
+    backslashes escaped; line breaks folded (a value stays inside its line, list item or table cell).
+    Numbers and None pass through as they are."""
+    if not isinstance(value, str):
+        return value
+    text = " ".join(value.splitlines())
+    for old, new in _MARKDOWN_ESCAPES:
         text = text.replace(old, new)
     return text
 

@@ -1,0 +1,101 @@
+"""A run folder as the report reads it: manifest.json and metrics.json, read through files.py and schema-checked.
+
+A hand-edited or truncated file is bad input (``manifest.json:LINE: $.path message``, exit 2), never a
+KeyError later in the report. A run whose manifest still says ``running`` (in progress, or killed) is
+read as incomplete: its metrics.json may not exist yet.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from advisor.files import check_input, read_text
+from advisor.kb.schemas import validate
+from advisor.kb.yamlio import LineMap, load_yaml_text
+from advisor.problems import Problem, ProblemError, display_path
+
+# NOTE: advisor/run/manifest.py (run_state) will own the meaning of a manifest's status; until then the
+# report treats exactly this status as a run that has not finished.
+INCOMPLETE = frozenset({"running"})
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _parse(text: str, name: str) -> object:
+    """Strict JSON (no NaN or Infinity); a syntax error names its line."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ProblemError([Problem(name, exc.lineno, "", f"invalid JSON: {exc.msg} (column {exc.colno})",
+                                    "json")]) from None
+    except ValueError as exc:
+        raise ProblemError([Problem(name, 0, "", f"invalid JSON: {exc}", "json")]) from None
+    except RecursionError:
+        raise ProblemError([Problem(name, 0, "", "invalid JSON: nested too deeply", "json")]) from None
+
+
+def _lines(text: str, name: str) -> LineMap:
+    """Line of each JSON path (JSON is YAML); empty when the text defeats the YAML reader."""
+    try:
+        return load_yaml_text(text, name)[1]
+    except (ProblemError, RecursionError):
+        return {}
+
+
+def read_json(path: Path, schema: str, what: str) -> object:
+    """Read ``path`` (kind ``run``), parse it as JSON and check it against ``<schema>.schema.json``.
+
+    Args:
+        path: the file.
+        schema: the schema name (``manifest``, ``metrics``).
+        what: how messages name the file.
+    Returns:
+        The parsed data, valid against the schema.
+    Raises:
+        ProblemError: unreadable (missing, a FIFO, too big, not UTF-8), invalid JSON, or against the schema,
+            each problem with its line and JSON path.
+    """
+    name = display_path(path)
+    text = read_text(path, "run", what)
+    data = _parse(text, name)
+    if validate(data, schema, name, {}):
+        # NOTE: lines are mapped only when something is wrong: a valid file is never parsed twice.
+        raise ProblemError(validate(data, schema, name, _lines(text, name)))
+    return data
+
+
+def load_run(run_dir: Path) -> dict:
+    """The manifest and metrics of a run folder, both valid against their schemas.
+
+    Returns:
+        ``{"dir", "manifest", "metrics", "tflite", "complete"}``; ``metrics`` is ``{}`` for an incomplete run
+        that has not written it yet, ``tflite`` the path of its model.tflite or None.
+    Raises:
+        ProblemError: no such folder, not a run folder, or a file there that is unreadable or invalid.
+    """
+    run_dir = Path(run_dir)
+    name = display_path(run_dir)
+    check_input(run_dir, "run", "run folder", allow_dir=True)
+    if not run_dir.is_dir():
+        raise ProblemError([Problem(name, 0, "", "is a file, expected a run folder (runs/<id>/)", "io")])
+    manifest_path, metrics_path = run_dir / "manifest.json", run_dir / "metrics.json"
+    if not manifest_path.exists() and not manifest_path.is_symlink():
+        raise ProblemError([Problem(name, 0, "", "not a run folder (no manifest.json)", "io",
+                                    "pass a folder that `tinyml-advisor run` wrote: runs/<id>/")])
+    manifest = read_json(manifest_path, "manifest", "run manifest")
+    complete = manifest["status"] not in INCOMPLETE
+    if not complete and not metrics_path.exists() and not metrics_path.is_symlink():
+        metrics: dict = {}
+    elif not metrics_path.exists() and not metrics_path.is_symlink():
+        raise ProblemError([Problem(display_path(metrics_path), 0, "", f"missing: the manifest says the run "
+                                    f"ended ({manifest['status']}), and a finished run writes metrics.json", "io")])
+    else:
+        metrics = read_json(metrics_path, "metrics", "run metrics")
+    # NOTE: the model is read only once its convert step finished: a run killed mid-write leaves a partial file.
+    converted = any(s["uses"] == "convert" and s["status"] == "ok" for s in manifest["steps"])
+    tflite = run_dir / "model.tflite"
+    return {"dir": str(run_dir), "manifest": manifest, "metrics": metrics, "complete": complete,
+            "tflite": str(tflite) if converted and tflite.is_file() else None}
