@@ -44,6 +44,8 @@ def schema_shape(node: dict, schemas: dict[str, dict], here: str) -> tuple:
     if "enum" in node:
         return ("enum", frozenset(node["enum"]))
     kind = node.get("type")
+    if isinstance(kind, list) and "null" in kind and len(kind) == 2:
+        return ("nullable", schema_shape({**node, "type": next(k for k in kind if k != "null")}, schemas, here))
     if kind == "array":
         fixed = node.get("minItems") if node.get("minItems") == node.get("maxItems") else None
         return ("array", schema_shape(node.get("items", {}), schemas, here), fixed)
@@ -92,7 +94,10 @@ def model_shape(annotation: Any) -> tuple:
             default = None if info.is_required() else info.get_default(call_default_factory=True)
             if isinstance(default, list):
                 default = tuple(default)
-            fields[info.alias or name] = (info.is_required(), default, model_shape(info.annotation))
+            shape = model_shape(info.annotation)
+            if info.is_required() and type(None) in typing.get_args(info.annotation):
+                shape = ("nullable", shape)  # a required key whose value may be null
+            fields[info.alias or name] = (info.is_required(), default, shape)
         return ("model", annotation.model_config.get("extra") == "forbid", fields)
     if annotation in SCALARS:
         return SCALARS[annotation]
@@ -103,6 +108,8 @@ def differences(want: tuple, have: tuple, path: str = "$") -> list[str]:
     """Every place where the schema shape ``want`` and the model shape ``have`` disagree."""
     if want[0] != have[0]:
         return [f"{path}: schema says {want[0]}, model says {have[0]}"]
+    if want[0] == "nullable":
+        return differences(want[1], have[1], path)
     if want[0] == "enum" and want[1] != have[1]:
         return [f"{path}: enum schema-only {sorted(want[1] - have[1])}, model-only {sorted(have[1] - want[1])}"]
     if want[0] == "array":

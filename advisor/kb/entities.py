@@ -85,10 +85,30 @@ class Npu(Strict):
     gops: Optional[float] = None
 
 
+class Peripheral(Strict):
+    kind: Literal["microphone", "imu", "camera", "ble", "wifi", "lora", "cellular", "display", "other"]
+    active_mw: float
+    conditions: str
+
+
 class Power(Strict):
     active_mw: Optional[float] = None
     sleep_mw: Optional[float] = None
     conditions: str
+    basis: Optional[Literal["board-measured", "chip-datasheet", "vendor-board-doc"]] = None
+    supply_v: Optional[float] = None
+    clock_mhz: Optional[float] = None
+    active_ma: Optional[float] = None
+    run_ua_per_mhz: Optional[float] = None
+    sleep_ua: Optional[float] = None
+    peripherals: tuple[Peripheral, ...] = ()
+
+
+class PriceSource(Strict):
+    ref: str
+    read: str
+    seller: str = ""
+    note: str = ""
 
 
 class Board(Entity):
@@ -107,7 +127,8 @@ class Board(Entity):
     npu: Optional[Npu] = None
     sensors: tuple[Sensor, ...]
     connectivity: tuple[Connectivity, ...]
-    price_usd: float
+    price_usd: Optional[float]  # None: unknown (the key is required: say so explicitly)
+    price_source: Optional[PriceSource] = None
     power: Optional[Power] = None
     frameworks: tuple[str, ...]
     os: tuple[Os, ...]
