@@ -122,10 +122,11 @@ def require_ml(what: str) -> None:
 
 
 def _load(path: Optional[Path]):
-    from advisor.kb.load import load_kb
+    """The knowledge base at ``path`` (default: the bundled one), compiled once and then read from the cache."""
+    from advisor.kb.cache import load_cached
     from advisor.resources import KNOWLEDGE
 
-    return load_kb(path or KNOWLEDGE)
+    return load_cached(path or KNOWLEDGE)[0]
 
 
 def _version(value: bool) -> None:
@@ -142,14 +143,21 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 @kb_app.command("validate")
 def kb_validate(path: Optional[Path] = typer.Argument(None, help="Knowledge-base folder (default: bundled)."),
-                as_json: bool = typer.Option(False, "--json", help="Print a JSON summary.")) -> None:
-    """Check every file: YAML, schema, ids, references, cycles, rule conditions and their cases."""
-    from advisor.kb.load import load_kb
+                as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+                no_cache: bool = typer.Option(False, "--no-cache", help="Load and check every file again, even when "
+                                                                        "this exact knowledge base passed before.")
+                ) -> None:
+    """Check every file: YAML, schema, ids, references, cycles, rule conditions and their cases.
+
+    A knowledge base that passed before with the same files, schemas and tool version is OK "(cached)":
+    only ones that passed are cached, keyed by a digest of all of them.
+    """
+    from advisor.kb.cache import load_cached
     from advisor.resources import KNOWLEDGE
 
     start = time.perf_counter()
     try:
-        kb = load_kb(path or KNOWLEDGE)
+        kb, cached = load_cached(path or KNOWLEDGE, use_cache=not no_cache)
     except ProblemError as exc:
         if as_json:
             typer.echo(json.dumps({"ok": False, "problems": [p.as_dict() for p in exc.problems]}, indent=2))
@@ -157,11 +165,11 @@ def kb_validate(path: Optional[Path] = typer.Argument(None, help="Knowledge-base
         fail(exc.problems)
     seconds = time.perf_counter() - start
     if as_json:
-        typer.echo(json.dumps({"ok": True, "files": kb.files, "counts": kb.counts(), "digest": kb.digest,
-                               "seconds": round(seconds, 3)}, indent=2))
+        typer.echo(json.dumps({"ok": True, "cached": cached, "files": kb.files, "counts": kb.counts(),
+                               "digest": kb.digest, "seconds": round(seconds, 3)}, indent=2))
         return
     counts = ", ".join(f"{kind}s: {n}" for kind, n in kb.counts().items())
-    typer.echo(f"knowledge base OK: {kb.files} files ({counts}) in {seconds:.2f} s")
+    typer.echo(f"knowledge base OK: {kb.files} files ({counts}) in {seconds:.2f} s{' (cached)' if cached else ''}")
 
 
 @kb_app.command("list")
