@@ -121,3 +121,38 @@ def test_enum_tables_match_the_installed_schema():
     types = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
     assert BUILTIN_OPS == ops
     assert {k: name for k, (name, _size) in TENSOR_TYPES.items()} == types
+
+
+def test_a_non_finite_board_estimate_is_refused_not_printed(monkeypatch):
+    import advisor.profile.model as model
+    from advisor.kb.load import load_kb
+    profile, kb = load_model(KWS), load_kb()
+    assert model.on_board(profile, kb, "arduino-nano-33-ble-sense", None).latency_ms > 0
+    monkeypatch.setattr(model, "latency_ms", lambda *args: float("inf"))
+    with pytest.raises(ProblemError, match=r"not a finite figure \(latency_ms, energy_mj\)"):
+        model.on_board(profile, kb, "arduino-nano-33-ble-sense", None)
+
+
+def test_the_reader_reports_what_was_written():
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "bad_inputs"))
+    import builders
+    graph = parse_tflite(builders.tflite_bytes(), "tiny.tflite")
+    assert [t.shape for t in graph.tensors] == [(1, 4), (2, 4), (1, 2)]
+    assert [(op.op, op.inputs, op.outputs) for op in graph.operators] == [("FULLY_CONNECTED", (0, 1, -1), (2,))]
+    assert (graph.inputs, graph.outputs, graph.description) == ((0,), (2,), "tiny")
+    assert [t.has_data for t in graph.tensors] == [False, True, False]
+    from advisor.profile.model import profile_graph  # the optional -1 input is skipped, not read as tensor 2
+    assert profile_graph(graph, "tiny.tflite").rows[0].input_bytes == 4
+
+
+@pytest.mark.parametrize("fragment, message", [
+    ({"inputs": [3]}, "subgraph 0: input 0 is tensor 3 of 3"),
+    ({"operators": [{"opcode": 0, "inputs": [0, 1, -2], "outputs": [2]}]}, "reads tensor -2 of 3"),
+    ({"buffers": [0, 0, 9, 0]}, "needs 8 bytes but buffer 2 holds 9"),
+])
+def test_off_by_one_indices_are_refused(fragment: dict, message: str):
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "bad_inputs"))
+    import builders
+    with pytest.raises(ProblemError) as info:
+        parse_tflite(builders.tflite_bytes(**fragment), "tiny.tflite")
+    assert info.value.problems[0].file == "tiny.tflite" and message in info.value.problems[0].message

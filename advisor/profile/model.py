@@ -1,17 +1,20 @@
 """Profile a model: per-operator MACs and bytes, the TFLM arena, flash, and latency/energy on a board.
 
-`.tflite` files are read directly (advisor.tflite, no TensorFlow). Keras and SavedModel files are
-converted to a full-integer .tflite first (TensorFlow imported inside ``convert_keras``).
+`.tflite` files are read directly (advisor.profile.tflite, no TensorFlow). Keras and SavedModel files are
+checked for code (advisor.profile.keras_io), then converted to a full-integer .tflite (TensorFlow imported
+inside ``convert_keras``).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from advisor.profile.arena import Plan, plan_arena
 from advisor.perf import energy_mj, kernel_for, latency_ms, runtime_kb, throughput_for
 from advisor.kb.base import KnowledgeBase
+from advisor.files import check_input
 from advisor.problems import Problem, ProblemError, did_you_mean, display_path
 from advisor.profile.tflite import Graph, Operator, parse_tflite, read_tflite
 
@@ -135,11 +138,11 @@ def _work(op: Operator, graph: Graph) -> tuple[int, int]:
         return out_elems * weights.shape[1] * weights.shape[2], 0
     if op.op == "FULLY_CONNECTED" and weights is not None and len(weights.shape) == 2:
         return out_elems * weights.shape[1], 0
-    if op.op == "TRANSPOSE_CONV" and len(op.inputs) > 2:
+    if op.op == "TRANSPOSE_CONV" and len(op.inputs) > 2 and min(op.inputs[1:3]) >= 0:
         w, x = t[op.inputs[1]], t[op.inputs[2]]
         if len(w.shape) == 4:
             return x.elements * w.shape[0] * w.shape[1] * w.shape[2], 0
-    if op.op == "BATCH_MATMUL" and op.inputs:
+    if op.op == "BATCH_MATMUL" and op.inputs and op.inputs[0] >= 0:
         return out_elems * (t[op.inputs[0]].shape[-1] if t[op.inputs[0]].shape else 1), 0
     if "filter" in op.options:
         fh, fw = op.options["filter"]
@@ -157,8 +160,7 @@ def load_model(path: Path | str) -> ModelProfile:
     """
     path = Path(path)
     name = display_path(path)
-    if not path.exists():
-        raise ProblemError([Problem(name, 0, "", "no such model file", "io")])
+    check_input(path, "model", "model file", allow_dir=True)
     if path.is_dir() or path.suffix.lower() in (".keras", ".h5", ".hdf5"):
         data = convert_keras(path)
         profile = profile_graph(parse_tflite(data, name), name)
@@ -170,30 +172,32 @@ def load_model(path: Path | str) -> ModelProfile:
 
 
 def convert_keras(path: Path) -> bytes:
-    """Convert a Keras file or SavedModel folder to an int8 .tflite (imports TensorFlow)."""
-    import os
+    """Convert a Keras file or SavedModel folder to an int8 .tflite (imports TensorFlow).
 
-    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    Args:
+        path: a ``.keras`` / ``.h5`` file or a SavedModel folder.
+    Returns:
+        The int8 .tflite flatbuffer.
+    Raises:
+        ProblemError: not a Keras model, a layer that would run code from the file (see
+            ``advisor.profile.keras_io``), a dynamic input shape, or the conversion fails.
+    """
+    from advisor.profile.keras_io import load_keras_model
+    from advisor.profile.zoo import to_int8
+
     name = display_path(path)
+    model = load_keras_model(path)
+    shape = getattr(model, "input_shape", None)
+    if not isinstance(shape, tuple):
+        raise ProblemError([Problem(name, 0, "", f"input shape {shape}: profiling converts models with one "
+                                    "input", "model")])
+    if any(d is None for d in shape[1:]):
+        raise ProblemError([Problem(name, 0, "", f"dynamic input shape {shape}: TFLite Micro needs a fixed "
+                                    "shape", "model")])
     try:
-        import tf_keras as keras
-
-        from advisor.profile.zoo import to_int8
-        if path.is_dir():
-            if not (path / "saved_model.pb").is_file():
-                raise ProblemError([Problem(name, 0, "", "a folder without saved_model.pb is not a SavedModel",
-                                            "model")])
-            model = keras.models.load_model(str(path), compile=False)
-        else:
-            model = keras.models.load_model(str(path), compile=False)
-        if any(d is None for d in model.input_shape[1:]):
-            raise ProblemError([Problem(name, 0, "", f"dynamic input shape {model.input_shape}: TFLite Micro "
-                                        "needs a fixed shape", "model")])
         return to_int8(model)
-    except ProblemError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - Keras raises many types for unreadable files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except Exception as exc:  # noqa: BLE001 - the converter raises many types for models it cannot convert
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise ProblemError([Problem(name, 0, "", f"cannot load or convert the model: {first}", "model")]) \
             from None
 
@@ -238,7 +242,12 @@ def on_board(profile: ModelProfile, kb: KnowledgeBase, board_id: str, framework_
     latency = latency_ms(profile.macs + profile.other_ops, rate, core.clock_mhz, floating, kb)
     flash_rt, ram_rt = runtime_kb(fw, kb)
     total_flash = board.flash_kb + board.ext_flash_kb
-    return BoardEstimate(board.id, fw.id, kernel, rate.basis, core.clock_mhz, latency, energy_mj(latency, board),
-                         profile.plan.arena_bytes / KIB, profile.plan.arena_bytes / KIB + ram_rt,
-                         board.sram_kb + board.ext_ram_kb, profile.file_bytes / KIB + flash_rt,
-                         float(total_flash), bool(flash_rt))
+    estimate = BoardEstimate(board.id, fw.id, kernel, rate.basis, core.clock_mhz, latency,
+                             energy_mj(latency, board), profile.plan.arena_bytes / KIB,
+                             profile.plan.arena_bytes / KIB + ram_rt, board.sram_kb + board.ext_ram_kb,
+                             profile.file_bytes / KIB + flash_rt, float(total_flash), bool(flash_rt))
+    bad = [k for k, v in vars(estimate).items() if isinstance(v, float) and not (math.isfinite(v) and v >= 0)]
+    if bad:  # NOTE: JSON has no NaN or Infinity; a figure like that means a knowledge-base entry is off
+        raise ProblemError([Problem(board.id, 0, "", f"the estimate on this board is not a finite figure "
+                                    f"({', '.join(bad)}): check its clock, power and the throughput table", "model")])
+    return estimate

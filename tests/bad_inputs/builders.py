@@ -286,3 +286,34 @@ def savedmodel_dir(path: Path, layer: str | None = "Dense", config: dict | None 
     data = b"".join(_proto(1, _proto(3, f"root.layer-{i}".encode()) + _proto(5, json.dumps(n).encode()))
                     for i, n in enumerate(nodes))
     (path / "keras_metadata.pb").write_bytes(data)
+
+
+def keras_lambda_h5(path: Path, marker: str = "ran.txt") -> None:
+    """A real .h5 (saved by tf_keras) whose Lambda layer writes ``marker`` (beside ``path``) when it runs.
+
+    Needs TensorFlow.
+    """
+    import os
+
+    marker = str(path.parent / marker)
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    import tf_keras as keras
+
+    def side_effect(x):
+        with open(marker, "w", encoding="utf-8") as f:
+            f.write("code from the model file ran")
+        return x
+
+    inp = keras.Input((4,))
+    model = keras.Model(inp, keras.layers.Dense(2)(keras.layers.Lambda(side_effect, name="side_effect")(inp)))
+    model.save(path)
+    os.remove(marker)  # building the model ran it once; only a load may write it again
+
+
+def saved_as(path: Path, builder: str, name: str, **args) -> None:
+    """Run builder ``builder`` on ``name`` in ``path``'s folder, so the file gets the name (and suffix) given.
+
+    NOTE: tests/test_bad_inputs.py's ``_make`` passes ``{tmp}/<builder name>`` to a builder instead of
+    ``{tmp}/<to>``; this works either way: ``{build: saved_as, to: saved_as, args: {builder: ..., name: ...}}``.
+    """
+    globals()[builder](path.parent / name, **args)
