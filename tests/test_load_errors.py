@@ -98,3 +98,32 @@ def test_step_order_follows_requires_then_file_order():
     kb = load_kb()
     order = [s.id for s in step_order(kb.recipes["prune-cluster-qat-int8"])]
     assert order == ["load", "prune", "cluster", "qat", "convert", "evaluate", "tflm", "export"]
+
+
+def test_special_files_in_a_knowledge_base_are_one_problem_each(minimal_kb: Path):
+    import os
+    import time
+    os.mkfifo(minimal_kb / "boards" / "pipe.yaml")  # reading it would block forever
+    os.symlink(minimal_kb / "boards" / "loop.yaml", minimal_kb / "boards" / "loop.yaml")
+    os.symlink(minimal_kb, minimal_kb / "tools" / "up")  # a folder that contains itself
+    os.symlink("/dev/zero", minimal_kb / "tools" / "zero.yaml")
+    (minimal_kb / "tools" / "big.yaml").write_text("# padding\n" * 120_000)
+    start = time.perf_counter()
+    with pytest.raises(ProblemError) as info:
+        load_kb(minimal_kb)
+    assert time.perf_counter() - start < 10
+    prefix = str(minimal_kb) + "/"
+    lines = [p.render().replace(prefix, "") for p in info.value.problems]
+    assert lines == ["boards/loop.yaml: cannot read the knowledge-base file: is a symlink loop",
+                     "boards/pipe.yaml: is a FIFO, expected a knowledge-base file",
+                     "tools/big.yaml: is 1.1 MiB; a knowledge-base file may be at most 1 MiB",
+                     "tools/up: is a symlink loop (a folder that contains itself)",
+                     "tools/zero.yaml: is a device, expected a knowledge-base file"], lines
+
+
+def test_a_knowledge_base_root_that_is_not_a_folder(tmp_path: Path):
+    (tmp_path / "kb.yaml").write_text("id: x\n")
+    for path, message in ((tmp_path / "kb.yaml", "is not a folder, expected a knowledge-base folder"),
+                          (tmp_path / "nope", "no such knowledge-base folder")):
+        with pytest.raises(ProblemError, match=message):
+            load_kb(path)

@@ -139,3 +139,37 @@ def test_a_keras_model_for_a_task_without_reference_model_is_bad_input(tmp_path:
     result = runner.invoke(app, ["advise", str(path)])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "req.yaml:4: $.model.file the knowledge base has no reference model for task 'other'" in result.output
+
+
+def test_json_numbers_are_json_not_yaml_1_1(tmp_path: Path):
+    # YAML 1.1 reads 1e308 (no '.', no exponent sign) as a string; JSON reads it as a number.
+    path = write(tmp_path, '{"project": "p", "task": "keyword-spotting", "latency_ms": 1e308,\n'
+                           ' "power": {"battery_mah": 2E3}}', "req.json")
+    req = load_requirements(path, KB)
+    assert req.latency_budget_ms == 1e308 and req.battery_mah == 2000.0
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('{"project": "p",\n "task": "keyword-spotting",\n "latency_ms": 1e999}', "req.json:3: $.latency_ms inf is not a "
+                                                                               "finite number"),
+    ('{"project": "p",\n "task": "keyword-spotting",\n "weights": {"cost": NaN}}', "req.json:3: $.weights.cost nan"),
+    ('{"project": "p",\n "task": "keyword-spotting",\n "project": "q"}', "req.json:3: $.project duplicate key"),
+    ('{"project": "p",\n "task": "keyword-spotting",\n "sensors": ["camra"]}', "req.json:3: $.sensors[0] 'camra' is "
+                                                                               "not allowed"),
+])
+def test_bad_json_questionnaires_name_the_line(tmp_path: Path, text: str, expected: str):
+    with pytest.raises(ProblemError) as info:
+        load_requirements(write(tmp_path, text, "req.json"), KB)
+    rendered = [p.render() for p in info.value.problems]
+    assert any(r.split('/')[-1].startswith(expected) for r in rendered), rendered
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", ".NaN"])
+def test_non_finite_yaml_numbers_are_refused_before_the_solver(tmp_path: Path, value: str):
+    rendered = problems(tmp_path, f"project: x\ntask: regression\nlatency_ms: {value}\n")
+    assert "req.yaml:3: $.latency_ms" in rendered[0] and "is not a finite number" in rendered[0], rendered
+
+
+def test_a_huge_value_is_quoted_short(tmp_path: Path):
+    rendered = problems(tmp_path, "project: x\ntask: " + "y" * 100_000 + "\n")
+    assert len(rendered) == 1 and "req.yaml:2: $.task 'yyy" in rendered[0] and "y" * 100 not in rendered[0], rendered

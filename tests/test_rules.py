@@ -85,3 +85,93 @@ def test_overrides_are_typed():
         apply_overrides(nominal_context(), {"est.ram_kb": 300})
     with pytest.raises(RuleError, match="unknown context field"):
         apply_overrides(nominal_context(), {"est.ram": 1.0})
+
+
+# Each literal form CEL has, with the value CEL itself gives it: the checker must end each token where CEL does.
+LITERALS = [r"r'\'", r'r"\"', r"R'\n'", r"'a\'b'", r"b'\x41'", r"br'\x41'", r"bR'a'", "'''a'b'''", '"""a"b"""',
+            r"r'''a\'''", r"'''a\''''", r"'\u0041\U00000042\103\x44\?\`'", "'''a\nb'''", "0x1F", "0x1fu", "1u", "1U",
+            ".5", "1e3", "1E+3", "1.25", "01"]
+
+
+@pytest.mark.parametrize("literal", LITERALS)
+def test_the_lexer_reads_each_literal_as_one_token_like_cel(literal):
+    import cel
+    from advisor.rules.lexer import literal_value, tokens
+    toks = list(tokens(literal + " == x"))
+    assert toks[0][1] == literal and toks[1:] == [("op", "=="), ("ident", "x")], toks
+    assert literal_value(literal) == cel.evaluate(literal)
+
+
+@pytest.mark.parametrize("text", ["rb'a'", "Rb'a'", "0X1F", "1.", "'a\nb'", "r'a\nb'", "1 /* c */ + 2", "1e3u"])
+def test_forms_cel_refuses_are_not_one_literal_token(text):
+    import cel
+    from advisor.rules.lexer import LexError, tokens
+    with pytest.raises(ValueError):
+        cel.compile(text)
+    try:
+        toks = list(tokens(text))
+    except LexError:
+        return
+    assert len(toks) > 1, toks
+
+
+def test_comments_are_skipped_like_cel_skips_them():
+    import cel
+    from advisor.rules.lexer import tokens
+    expr = "1.0 // a comment with 'quotes' and req.secret\n+ 2.0"
+    assert cel.evaluate(expr) == 3.0
+    assert [t for _k, t in tokens(expr)] == ["1.0", "+", "2.0"]
+
+
+@pytest.mark.parametrize("expr, message", [
+    # CEL ends a raw string at its first quote, so the second comparison is real: it reads req.secret.
+    (r"req.task == r'\' || req.secret == 'S' || req.task == ''", "unknown field 'req.secret'"),
+    (r"req.task == '''a\'''' || req.secret == 'S'", "unknown field 'req.secret'"),
+    ("req.task == 'other' // '\n|| req.secret == 'S'", "unknown field 'req.secret'"),
+    ("req.sensors.exists(req, true) || req.secret == 'S'", "hides the root 'req'"),
+    ("req.sensors.exists(s, s == 'camera') || s == 'camera'", "'s' is used outside the comprehension"),
+    (".req.task == 'other'", "a leading dot is not allowed"),
+    ("req['secret'] == 'S'", "'req' must be followed by a field"),
+    ("dyn(req).secret == 'S'", "'req' must be followed by a field"),
+    ("est.ram_kb > 0x10", "integer literal 0x10: numbers in the rule context are doubles, write 16.0"),
+    ("req.task == '\\x6bkeyword-spotting'", "'kkeyword-spotting' can never match req.task"),
+])
+def test_tricks_that_would_read_undeclared_fields_are_rejected(expr, message):
+    import cel
+    cel.compile(expr)  # CEL itself accepts each of them
+    with pytest.raises(RuleError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        compile_condition(expr)
+
+
+def test_the_raw_string_trick_really_reads_the_field_in_cel():
+    import cel
+    expr = r"req.task == r'\' || req.secret == 'S'"
+    assert cel.evaluate(expr, {"req": {"task": "x", "secret": "S"}}) is True
+
+
+def test_an_escaped_literal_matches_by_its_value():
+    condition = compile_condition("req.task == 'keyword\\x2dspotting'")
+    assert condition(nominal_context()) is True
+
+
+def test_evaluation_errors_are_rule_errors_and_become_problems():
+    from advisor.rules.core import EvaluationError, evaluation_problem
+    condition = compile_condition("int(est.ram_kb) / int(req.ram_budget_kb) > int(1.0)")
+    ctx = nominal_context()
+    ctx["req"]["ram_budget_kb"] = 0.0
+    with pytest.raises(EvaluationError, match="division by zero"):
+        condition(ctx)
+    try:
+        condition(ctx)
+    except EvaluationError as exc:
+        problem = evaluation_problem("pitfall", "ram-ratio", "condition", exc).problems[0]
+    assert problem.render().startswith("pitfalls/ram-ratio.yaml: $.condition pitfall 'ram-ratio' cannot be "
+                                       "evaluated for this project: division by zero")
+
+
+def test_a_template_that_divides_by_zero_is_an_error_not_inf():
+    from advisor.rules.core import EvaluationError
+    ctx = nominal_context()
+    ctx["est"]["latency_ms"] = 0.0
+    with pytest.raises(EvaluationError, match="is inf"):
+        compile_template("rate {1000.0 / est.latency_ms} per second").render(ctx)

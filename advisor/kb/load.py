@@ -7,6 +7,7 @@ ProblemError carrying all of them.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -14,26 +15,66 @@ from pydantic import ValidationError
 from advisor.kb.references import build_graph
 from advisor.kb.base import KINDS, RECIPES_FOLDER, CompiledConstraint, CompiledPitfall, KnowledgeBase, Located
 from advisor.kb.entities import Pitfall
+from advisor.files import _why, check_input, read_text
 from advisor.resources import KNOWLEDGE, RECIPES
 from advisor.problems import Problem, ProblemError, did_you_mean, display_path, json_path
 from advisor.rules.core import (RuleError, apply_overrides, compile_condition, compile_template, fields_read, nominal_context,
                     stage_of, vocabulary)
 from advisor.kb.schemas import validate
-from advisor.kb.yamlio import describe_type, line_of, load_yaml_file
+from advisor.kb.yamlio import describe_type, line_of, load_yaml_text
 
 YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def _walk(folder: Path, recursive: bool, seen: set, problems: list[Problem]) -> list[Path]:
+    """Every non-hidden file below ``folder``, checked, in sorted order; each unreadable entry is one problem.
+
+    NOTE: a folder is entered once by its (device, inode), so a symlink back up the tree is reported as a
+    loop instead of walked forever; a FIFO, device or oversized file is refused by ``check_input``
+    before anything opens it.
+    """
+    try:
+        info = folder.stat()
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        problems.append(Problem(display_path(folder), 0, "", f"cannot read the folder: {_why(exc)}", "io"))
+        return []
+    if (info.st_dev, info.st_ino) in seen:
+        problems.append(Problem(display_path(folder), 0, "", "is a symlink loop (a folder that contains itself)",
+                                "io"))
+        return []
+    seen.add((info.st_dev, info.st_ino))
+    out: list[Path] = []
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.name.startswith("."):
+            continue
+        try:
+            is_dir = entry.is_dir()  # follows a symlink; a loop raises, and is checked below
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if recursive:
+                out += _walk(path, True, seen, problems)
+            continue
+        try:
+            check_input(path, "knowledge", "knowledge-base file")
+        except ProblemError as exc:
+            problems += exc.problems
+            continue
+        out.append(path)
+    return out
 
 
 def _files(root: Path, recipes: Path | None) -> tuple[list[tuple[str, Path, Path]], list[Problem]]:
     """(folder, file, the root it is under) for every entity file, and layout problems."""
     found, problems = [], []
-    paths = [(root, p) for p in sorted(root.rglob("*")) if p.is_file()]
+    seen: set = set()
+    paths = [(root, p) for p in _walk(root, True, seen, problems)]
     if recipes is not None and recipes.is_dir():
-        paths += [(recipes.parent, p) for p in sorted(recipes.glob("*")) if p.is_file()]
+        paths += [(recipes.parent, p) for p in _walk(recipes, False, seen, problems)]
     for base, path in paths:
         rel = path.relative_to(base)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
         folder = rel.parts[0] if len(rel.parts) > 1 else ""
         if path.suffix not in YAML_SUFFIXES:
             if path.name != "README.md":
@@ -64,7 +105,10 @@ def load_kb(root: Path | str = KNOWLEDGE, recipes: Path | str | None = None) -> 
     """
     root = Path(root)
     if not root.is_dir():
-        raise ProblemError([Problem(display_path(root), 0, "", "no such knowledge-base folder", "io")])
+        if not root.exists():  # says why: missing, a broken symlink, a symlink loop
+            check_input(root, "knowledge", "knowledge-base folder", allow_dir=True)
+        raise ProblemError([Problem(display_path(root), 0, "", "is not a folder, expected a knowledge-base folder",
+                                    "io")])
     kb = KnowledgeBase()
     if recipes is None:
         sibling = root.parent / RECIPES_FOLDER
@@ -74,9 +118,11 @@ def load_kb(root: Path | str = KNOWLEDGE, recipes: Path | str | None = None) -> 
     digest = hashlib.sha256()
     for folder, path, base in files:
         schema_name, kind, model = KINDS[folder]
-        digest.update(str(path.relative_to(base)).encode() + b"\0" + path.read_bytes() + b"\0")
+        name = display_path(path)
         try:
-            data, lines, name = load_yaml_file(path, kind="knowledge", what="knowledge-base file")
+            text = read_text(path, "knowledge", "knowledge-base file")
+            digest.update(str(path.relative_to(base)).encode() + b"\0" + text.encode("utf-8") + b"\0")
+            data, lines = load_yaml_text(text, name)
         except ProblemError as exc:
             problems += exc.problems
             broken.add(path.stem)
@@ -152,7 +198,7 @@ def _check_cases(pitfall: Pitfall, condition, evidence, nominal: dict, report) -
             report(("condition",), "fires on the nominal context (a healthy project); tighten it")
         evidence.render(nominal)
     except Exception as exc:  # noqa: BLE001 - CEL raises TypeError/KeyError/RuntimeError
-        report(("condition",), f"cannot be evaluated: {type(exc).__name__}: {exc}")
+        report(("condition",), f"cannot be evaluated on the nominal context: {exc}")
         return
     for outcome, cases in (("fires", pitfall.cases.fires), ("quiet", pitfall.cases.quiet)):
         for i, overrides in enumerate(cases):
@@ -202,7 +248,7 @@ def _compile_constraints(kb: KnowledgeBase) -> list[Problem]:
             if holds(nominal) is not True:
                 report(("holds",), "does not hold on the nominal context (a healthy project); loosen it")
         except Exception as exc:  # noqa: BLE001 - CEL raises TypeError/KeyError/RuntimeError
-            report(("holds",), f"cannot be evaluated: {type(exc).__name__}: {exc}")
+            report(("holds",), f"cannot be evaluated on the nominal context: {exc}")
         for outcome, cases in (("hold", c.cases.hold), ("violate", c.cases.violate)):
             for i, overrides in enumerate(cases):
                 try:

@@ -9,31 +9,20 @@ and not a condition that silently never fires.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 
 import cel
 
-from advisor.problems import did_you_mean
+from advisor.problems import Problem, ProblemError, did_you_mean
 from advisor.resources import schema_json as schema
+from advisor.rules.lexer import (FUNCTIONS, INTEGER, KEYWORDS, MACROS, LexError, bound, literal_value, names, scopes,
+                                 tokens)
 
-MACROS = {"all", "exists", "exists_one", "map", "filter"}
-FUNCTIONS = {"size", "has", "int", "uint", "double", "string", "bool", "type", "dyn", "matches",
-             "contains", "startsWith", "endsWith", "lowerAscii", "upperAscii", "min", "max"}
-KEYWORDS = {"true", "false", "null", "in"}
 COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
-
-_TOKEN = re.compile(r"""
-    (?P<string>[rRbB]{0,2}(?:'''(?:.|\n)*?'''|\"\"\"(?:.|\n)*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"))
-  | (?P<number>0[xX][0-9a-fA-F]+u?|\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|\d+u?)
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>&&|\|\||<=|>=|==|!=|[-+*/%<>!?:.,()\[\]{}])
-  | (?P<space>\s+)
-  | (?P<bad>.)
-""", re.VERBOSE)
-
 
 class RuleError(ValueError):
     """A condition that does not parse, reads an unknown field, or mixes numeric types."""
@@ -71,38 +60,31 @@ def nominal_context() -> dict[str, dict[str, Any]]:
     return copy.deepcopy(_nominal())
 
 
-def _tokens(expr: str) -> Iterator[tuple[str, str]]:
-    for m in _TOKEN.finditer(expr):
-        kind = m.lastgroup
-        if kind == "space":
-            continue
-        if kind == "bad":
-            raise RuleError(f"unexpected character {m.group()!r}")
-        yield kind, m.group()
-
-
 def check_names(expr: str) -> list[str]:
     """Every unknown name or field, and integer literals that would meet doubles; [] when clean."""
     vocab = vocabulary()
     try:
-        toks = list(_tokens(expr))
-    except RuleError as exc:
+        toks = list(tokens(expr))
+    except LexError as exc:
         return [str(exc)]
-    errors: list[str] = []
-    bound: set[str] = set()
-    # Comprehension variables: the identifier right after `.exists(` and friends.
-    for i in range(len(toks) - 3):
-        if toks[i] == ("op", ".") and toks[i + 1][1] in MACROS and toks[i + 2] == ("op", "(") \
-                and toks[i + 3][0] == "ident":
-            bound.add(toks[i + 3][1])
+    macro_scopes = scopes(toks)
+    errors = [f"comprehension variable '{name}' hides the root '{name}'; name it something else"
+              for name, _s, _e in macro_scopes if name in vocab]
     for i, (kind, text) in enumerate(toks):
         prev = toks[i - 1][1] if i else ""
         nxt = toks[i + 1][1] if i + 1 < len(toks) else ""
         if kind == "ident" and prev != ".":
-            if text in KEYWORDS or text in bound or (nxt == "(" and text in FUNCTIONS):
+            if prev == "^.":
+                errors.append(f"'.{text}': a leading dot is not allowed here, write {text}")
+                continue
+            if text in KEYWORDS or bound(macro_scopes, text, i) or (nxt == "(" and text in FUNCTIONS):
+                continue
+            bound_names = sorted({name for name, _s, _e in macro_scopes})
+            if text in bound_names:
+                errors.append(f"'{text}' is used outside the comprehension that defines it")
                 continue
             if text not in vocab:
-                errors.append(f"unknown name '{text}'{did_you_mean(text, list(vocab) + sorted(bound))}"
+                errors.append(f"unknown name '{text}'{did_you_mean(text, list(vocab) + bound_names)}"
                               f" (conditions read {', '.join(vocab)})")
                 continue
             if nxt != "." or i + 2 >= len(toks) or toks[i + 2][0] != "ident":
@@ -113,11 +95,12 @@ def check_names(expr: str) -> list[str]:
                 errors.append(f"unknown field '{text}.{field}'{did_you_mean(field, vocab[text])}")
             elif i + 3 < len(toks) and toks[i + 3][1] == "." and not (i + 5 < len(toks) and toks[i + 5][1] == "("):
                 errors.append(f"'{text}.{field}' has no sub-fields")
-        elif kind == "number" and re.fullmatch(r"\d+", text):
+        elif kind == "number" and INTEGER.fullmatch(text):
             after_size = prev in COMPARISONS and i >= 2 and toks[i - 2][1] == ")"
             before_size = nxt in COMPARISONS and i + 2 < len(toks) and toks[i + 2][1] == "size"
             if not (after_size or before_size or prev == "["):
-                errors.append(f"integer literal {text}: numbers in the rule context are doubles, write {text}.0")
+                errors.append(f"integer literal {text}: numbers in the rule context are doubles, write "
+                              f"{literal_value(text)}.0")
     if not errors:
         errors += _check_literals(toks, vocab)
     return errors
@@ -126,18 +109,21 @@ def check_names(expr: str) -> list[str]:
 def _references(toks: list[tuple[str, str]], vocab) -> list[tuple[int, int, Field, bool]]:
     """(first token, last token, field, is-a-single-item) for each field read and comprehension variable."""
     refs: list[tuple[int, int, Field, bool]] = []
-    bound: dict[str, Field] = {}
+    macro_scopes = scopes(toks)
+    scope_field: dict[int, Field] = {}  # scope start -> the field its variable iterates
     for i, (kind, text) in enumerate(toks):
         prev = toks[i - 1][1] if i else ""
-        if kind != "ident" or prev == ".":
+        if kind != "ident" or prev in (".", "^."):
             continue
-        if text in vocab and i + 2 < len(toks) and toks[i + 1][1] == "." and toks[i + 2][1] in vocab[text]:
+        scope = bound(macro_scopes, text, i)
+        if scope is not None:
+            if scope[1] in scope_field and i != scope[1]:
+                refs.append((i, i, scope_field[scope[1]], True))
+        elif text in vocab and i + 2 < len(toks) and toks[i + 1][1] == "." and toks[i + 2][1] in vocab[text]:
             field = vocab[text][toks[i + 2][1]]
             refs.append((i, i + 2, field, False))
             if i + 6 < len(toks) and toks[i + 3][1] == "." and toks[i + 4][1] in MACROS and toks[i + 5][1] == "(":
-                bound[toks[i + 6][1]] = field
-        elif text in bound:
-            refs.append((i, i, bound[text], True))
+                scope_field[i + 6] = field
     return refs
 
 
@@ -147,8 +133,8 @@ def _check_literals(toks: list[tuple[str, str]], vocab) -> list[str]:
 
     def check(j: int, field: Field) -> None:
         kind, text = toks[j]
-        value = text.strip("'\"")
-        if kind == "string" and value not in field.enum:
+        value = literal_value(text) if kind == "string" else None
+        if isinstance(value, str) and value not in field.enum:
             errors.append(f"'{value}' can never match {field.root}.{field.name}"
                           f"{did_you_mean(value, field.enum)} (allowed: {', '.join(sorted(field.enum))})")
 
@@ -181,11 +167,29 @@ class Condition:
     program: Any
 
     def __call__(self, context: dict) -> Any:
-        return self.program.execute(context)
+        """The value of the expression in ``context``.
+
+        Raises:
+            EvaluationError: CEL could not evaluate it (division by zero, a type mismatch, a missing key).
+        """
+        try:
+            return self.program.execute(context)
+        except Exception as exc:  # noqa: BLE001 - CEL raises ZeroDivisionError, TypeError, KeyError, RuntimeError...
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise EvaluationError(f"{first[:120]} ({type(exc).__name__})") from None
+
+
+class EvaluationError(RuleError):
+    """A condition or template that CEL could not evaluate in a given context."""
 
 
 def compile_condition(expr: str) -> Condition:
-    """Check names, then compile. Raises RuleError with every problem in one message."""
+    """Check names, then compile.
+
+    Raises:
+        RuleError: every problem in one message; also when the checker and CEL disagree on the names
+            the expression reads (the check would not be about what CEL runs).
+    """
     errors = check_names(expr)
     if errors:
         raise RuleError("; ".join(errors))
@@ -194,7 +198,33 @@ def compile_condition(expr: str) -> Condition:
     except ValueError as exc:
         text = " ".join(line.strip() for line in str(exc).splitlines()[:2])
         raise RuleError(text.split(" expecting {")[0]) from None
+    # NOTE: a second opinion from CEL's own parser: the names it reads must be the ones the checker saw.
+    mine, cels = names(list(tokens(expr))), set(program.variables())
+    if mine != cels:
+        raise RuleError(f"the rule checker and CEL read this expression differently (CEL reads "
+                        f"{', '.join(sorted(cels)) or 'no names'}, the checker {', '.join(sorted(mine)) or 'none'}); "
+                        "simplify its string literals and comments")
     return Condition(expr, program)
+
+
+def evaluation_problem(kind: str, rule_id: str, key: str, exc: RuleError, located: Any = None) -> ProblemError:
+    """A rule that failed to evaluate during a solve, as bad input naming its file.
+
+    Args:
+        kind: ``constraint`` or ``pitfall`` (the folder is its plural).
+        rule_id: the rule's id (its file's stem).
+        key: the field holding the expression (``holds``, ``condition``, ``evidence``...).
+        exc: the evaluation error.
+        located: the rule's ``Located`` (file and line map) when the caller has it.
+    Returns:
+        A ProblemError to raise.
+    """
+    file, line = f"{kind}s/{rule_id}.yaml", 0
+    if located is not None:
+        file, line = located.file, located.lines.get((key,), located.lines.get((), 0))
+    return ProblemError([Problem(file, line, f"$.{key}", f"{kind} '{rule_id}' cannot be evaluated for this "
+                                 f"project: {exc}", "rule", "a rule must give a value for every project; guard "
+                                 "the expression (e.g. check a divisor is not 0 first)")])
 
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
@@ -208,8 +238,19 @@ class Template:
     parts: tuple[Condition, ...]
 
     def render(self, context: dict) -> str:
-        values = iter(format_value(part(context)) for part in self.parts)
-        return _PLACEHOLDER.sub(lambda _m: next(values), self.source)
+        """The text with each placeholder's value.
+
+        Raises:
+            EvaluationError: a placeholder could not be evaluated, or is NaN or infinite.
+        """
+        values = []
+        for part in self.parts:
+            value = part(context)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise EvaluationError(f"{{{part.source}}} is {value} (a division by zero?)")
+            values.append(format_value(value))
+        it = iter(values)
+        return _PLACEHOLDER.sub(lambda _m: next(it), self.source)
 
 
 def compile_template(text: str) -> Template:
@@ -266,7 +307,7 @@ def apply_overrides(context: dict, overrides: dict) -> dict:
 
 def fields_read(expr: str) -> frozenset[tuple[str, str]]:
     """The (root, field) pairs an expression reads; call after check_names passed."""
-    toks = list(_tokens(expr))
+    toks = list(tokens(expr))
     return frozenset((f.root, f.name) for _s, _e, f, item in _references(toks, vocabulary()) if not item)
 
 

@@ -16,7 +16,7 @@ from advisor.solve.estimate import (estimate, recipe_part,
 from advisor.kb.base import KnowledgeBase
 from advisor.kb.entities import SEVERITIES
 from advisor.problems import Problem, ProblemError, did_you_mean
-from advisor.rules.core import fields_read, format_value, project, vocabulary
+from advisor.rules.core import EvaluationError, evaluation_problem, fields_read, format_value, project, vocabulary
 from advisor.solve.solver import Candidate, Solution, context_for, solve
 
 STAGE_ORDER = ("board", "fw", "recipe", "board-fw", "fw-recipe", "board-recipe", "candidate")
@@ -59,8 +59,11 @@ def violations(ctx: dict, kb: KnowledgeBase, stages: tuple[str, ...] = STAGE_ORD
     for c in sorted(kb.constraints.values(), key=lambda c: (STAGE_ORDER.index(c.stage), c.constraint.id)):
         if c.stage not in stages:
             continue
-        if c.holds(project(ctx, c.reads)) is not True:
-            out.append(Violation(c.constraint.id, c.constraint.name, c.explain.render(ctx)))
+        try:
+            if c.holds(project(ctx, c.reads)) is not True:
+                out.append(Violation(c.constraint.id, c.constraint.name, c.explain.render(ctx)))
+        except EvaluationError as exc:
+            raise evaluation_problem("constraint", c.constraint.id, "holds", exc, kb.where.get(c.constraint.id)) from None
     return out
 
 
@@ -69,9 +72,14 @@ def pitfalls_for(ctx: dict, kb: KnowledgeBase) -> list[FiredPitfall]:
     fired = []
     reads = _pitfall_reads(kb)
     for pid, rule in sorted(kb.rules.items()):
-        if rule.condition(project(ctx, reads[pid])) is True:
+        try:
+            fires = rule.condition(project(ctx, reads[pid])) is True
+            evidence = rule.evidence.render(ctx) if fires else ""
+        except EvaluationError as exc:
+            raise evaluation_problem("pitfall", pid, "condition", exc, kb.where.get(pid)) from None
+        if fires:
             p = rule.pitfall
-            fired.append(FiredPitfall(p.id, p.name, p.severity, p.step, rule.evidence.render(ctx), p.mitigation,
+            fired.append(FiredPitfall(p.id, p.name, p.severity, p.step, evidence, p.mitigation,
                                       tuple(s.ref for s in p.sources)))
     fired.sort(key=lambda p: (-SEVERITIES.index(p.severity), p.id))
     return fired
@@ -214,8 +222,14 @@ def _numeric(names: tuple[str, ...], sol: Solution, kb: KnowledgeBase) -> list[R
         needs = {}
         for n in names:
             raise_ = NUMERIC[n][1]
-            values = [float(c.need(ctx)) for c in kb.constraints.values() if c.constraint.relax
-                      and c.need is not None and c.constraint.relax.field == f"req.{n}"]
+            values = []
+            for c in kb.constraints.values():
+                if c.constraint.relax and c.need is not None and c.constraint.relax.field == f"req.{n}":
+                    try:
+                        values.append(float(c.need(ctx)))
+                    except EvaluationError as exc:
+                        raise evaluation_problem("constraint", c.constraint.id, "relax.need", exc,
+                                                 kb.where.get(c.constraint.id)) from None
             value = (max(values) if raise_ else min(values)) if values else getattr(req, n)
             # NOTE: a stack that already meets today's value needs no change in that field.
             value = max(value, getattr(req, n)) if raise_ else min(value, getattr(req, n))

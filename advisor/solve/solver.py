@@ -24,7 +24,7 @@ from advisor.profile.basis import ModelBasis
 from advisor.solve.estimate import RecipePart, estimate, recipe_part, unsupported_ops
 from advisor.kb.base import CompiledConstraint, KnowledgeBase
 from advisor.questionnaire.requirements import Requirements
-from advisor.rules.core import project
+from advisor.rules.core import EvaluationError, evaluation_problem, project
 
 STATUS_PENALTY = {"active": 0.0, "maintenance": 0.5, "archived": 1.0, "removed": 2.0}
 COMMUNITY_PENALTY = {"large": 0.0, "medium": 0.25, "small": 0.5}
@@ -56,7 +56,10 @@ class Checker:
             key = (cid,) + tuple(_hashable(ctx[r][f]) for r, f in reads)
             ok = self.memo.get(key)
             if ok is None:
-                ok = holds(project(ctx, reads)) is True
+                try:
+                    ok = holds(project(ctx, reads)) is True
+                except EvaluationError as exc:
+                    raise evaluation_problem("constraint", cid, "holds", exc) from None
                 self.memo[key] = ok
                 self.evaluations += 1
             if not ok:
