@@ -48,7 +48,7 @@ def _fill(text: str, tmp: Path) -> str:
 def _make(step: dict, tmp: Path) -> None:
     kind = next((k for k in MAKERS if k in step), None)
     assert kind, f"unknown maker {step}"
-    target = tmp / _fill(str(step[kind]), tmp) if kind not in ("copy", "copytree") else \
+    target = tmp / _fill(str(step[kind]), tmp) if kind not in ("copy", "copytree", "build") else \
         tmp / _fill(str(step["to"]), tmp)
     target.parent.mkdir(parents=True, exist_ok=True)
     if kind == "write":
