@@ -233,7 +233,7 @@ def repeated_enums(schemas: dict[str, dict]) -> list[str]:
 def test_no_entity_schema_repeats_a_shared_enum():
     assert repeated_enums(_schemas()) == []
     schemas = copy.deepcopy(_schemas())
-    schemas["board.schema.json"]["properties"]["fpu"] = {"enum": ["none", "sp", "dp"]}
+    schemas["board.schema.json"]["properties"]["fpu"] = {"enum": list(schemas["common.schema.json"]["$defs"]["fpu"]["enum"])}
     schemas["tool.schema.json"]["properties"]["kinds"]["items"] = {"enum": ["easy", "moderate", "hard"]}
     assert repeated_enums(schemas) == [
         "board.schema.json/properties/fpu repeats common $defs/fpu: use a $ref",

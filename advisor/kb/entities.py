@@ -50,7 +50,7 @@ class Strict(BaseModel):
 
 class Source(Strict):
     kind: Literal["datasheet", "reference-manual", "vendor-page", "documentation", "repository", "paper", "seed",
-                  "dataset", "release-notes"]
+                  "dataset", "release-notes", "benchmark", "issue"]
     ref: str
     note: str = ""
 
