@@ -17,6 +17,9 @@ ARENA_BYTES = 64 * 1024 * 1024
 
 
 def main(argv: list[str]) -> int:
+    from advisor.run.child import die_with_parent
+
+    die_with_parent()
     path = argv[0]
     if len(argv) > 1 and argv[1] == "--eval":
         return evaluate(path, argv[2], argv[3])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 
+from advisor.run.paths import write_artifact
 from advisor.run.steps.context import RunContext, StepFailed
 
 ALIGN = 16
@@ -71,6 +72,6 @@ int main() {{
     out = ctx.run_dir / "firmware"
     out.mkdir(exist_ok=True)
     for name, text in (("model_data.h", header), ("model_data.cc", source), ("main.cc", main)):
-        (out / name).write_text(text, encoding="utf-8")
+        write_artifact(out / name, text)  # NOTE: an OSError (disk full) fails the step; the runner removes the rest
         ctx.artifacts[f"firmware/{name}"] = out / name
     return {"arena_bytes": arena, "arena_basis": basis, "ops": list(ops), "model_bytes": len(data)}

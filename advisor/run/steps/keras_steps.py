@@ -7,18 +7,19 @@ import math
 import numpy as np
 
 from advisor.problems import Problem, ProblemError, display_path
+from advisor.run.data import model_problems
 from advisor.run.steps.context import RunContext, StepFailed, compile_for, fit, keras
 
 
 def load_model(ctx: RunContext, params: dict) -> dict:
-    """Raises ProblemError (bad input, exit 2) when the file is not a loadable Keras model."""
-    k = keras()
-    try:
-        model = k.models.load_model(str(ctx.model_path), compile=False)
-    except Exception as exc:  # noqa: BLE001 - Keras raises many types for unreadable files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ProblemError([Problem(display_path(ctx.model_path), 0, "", f"not a loadable Keras model: {first}",
-                                    "model")]) from None
+    """Load the float model through the safe loader (nothing from the file is run).
+
+    Raises:
+        ProblemError: (bad input, exit 2) not a Keras model, a Lambda or custom layer, or Keras cannot load it.
+    """
+    from advisor.profile.keras_io import load_keras_model
+
+    model = load_keras_model(ctx.model_path)
     ctx.model, ctx.teacher = model, model
     in_shape, out_shape = tuple(model.input_shape[1:]), tuple(model.output_shape[1:])
     ctx.kind = "autoencoder" if in_shape == out_shape else "classification"
@@ -35,20 +36,8 @@ def load_model(ctx: RunContext, params: dict) -> dict:
 
 def _shape_problems(ctx: RunContext) -> list[Problem]:
     """Data that does not fit the model: wrong sample shapes, labels outside the classes."""
-    expected = tuple(ctx.model.input_shape[1:])
-    problems = []
-    for key, value in sorted(ctx.data.items()):
-        if key.startswith("x_") and tuple(value.shape[1:]) != expected:
-            problems.append(Problem(ctx.data_name, 0, key, f"samples of shape {tuple(value.shape[1:])} do not match "
-                                    f"the model input {expected}", "data"))
-    if ctx.kind == "classification":
-        classes = int(ctx.model.output_shape[-1])
-        for key in ("y_train", "y_test"):
-            y = ctx.data.get(key)
-            if y is not None and (y.ndim != 1 or y.min() < 0 or y.max() >= classes):
-                problems.append(Problem(ctx.data_name, 0, key, f"labels must be class ids 0..{classes - 1} in one "
-                                        f"dimension; got shape {y.shape}, range {y.min()}..{y.max()}", "data"))
-    return problems
+    classes = int(ctx.model.output_shape[-1]) if ctx.kind == "classification" else None
+    return model_problems(ctx.data, ctx.data_name, tuple(ctx.model.input_shape[1:]), classes)
 
 
 def _sparsity(model) -> float:

@@ -4,52 +4,73 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import subprocess
-import sys
+import json
+import shutil
 import warnings
 
 import numpy as np
 
+from advisor.run.child import death, run_child
 from advisor.run.steps.context import RunContext, StepFailed, keras
+
+CHILD_TIMEOUT = 1800.0  # seconds
 
 QUANTIZATION = {"int8": "int8", "dynamic-range": "dynamic-range", "float16": "float16", "float32": "float32"}
 
 
 def convert(ctx: RunContext, params: dict) -> dict:
+    """Convert the current Keras model in a child process (``advisor.run.convert_child``).
+
+    NOTE: the model goes to the child as a SavedModel, saved exactly as ``from_keras_model`` saves it
+    before converting; the child writes model.tflite under a temporary name and renames it.
+    Raises:
+        StepFailed: the converter refused the model, died (the signal is named) or timed out.
+    """
     import tensorflow as tf
+    from tensorflow.python.saved_model import save_options
 
     keras()
     mode = params["mode"]
-    converter = tf.lite.TFLiteConverter.from_keras_model(ctx.model)
-    if mode != "float32":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if mode == "float16":
-        converter.target_spec.supported_types = [tf.float16]
-    if mode == "int8":
-        samples = ctx.representative(params["samples"]).astype(np.float32)
-
-        def representative():
-            for x in samples:
-                yield [x[None, ...]]
-
-        converter.representative_dataset = representative
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
-            data = converter.convert()
-    except Exception as exc:  # noqa: BLE001 - the converter raises ConverterError and others
-        raise StepFailed(f"conversion to {mode} failed: {str(exc).strip().splitlines()[0]}") from None
+    work = ctx.run_dir / ".convert"
+    work.mkdir(exist_ok=True)
     path = ctx.run_dir / "model.tflite"
-    path.write_bytes(data)
+    try:
+        tf.saved_model.save(ctx.model, str(work / "saved_model"),
+                            options=save_options.SaveOptions(save_debug_info=True))
+        args = [str(work / "saved_model"), str(path), mode]
+        if mode == "int8":
+            np.save(work / "representative.npy", ctx.representative(params["samples"]).astype(np.float32))
+            args.append(str(work / "representative.npy"))
+        proc = run_child("advisor.run.convert_child", args, CHILD_TIMEOUT, "the converter")
+    except TimeoutError as exc:
+        raise StepFailed(str(exc)) from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    verdict = _verdict(proc)
+    if verdict is None:
+        raise StepFailed(f"converter died with {death(proc.returncode)}: {_last_line(proc.stderr)}")
+    if not verdict["ok"]:
+        raise StepFailed(f"conversion to {mode} failed: {verdict['error']}")
+    data = path.read_bytes()
     ctx.tflite_path, ctx.quantization = path, QUANTIZATION[mode]
     ctx.artifacts["model.tflite"] = path
     size = {"tflite_bytes": len(data), "gzip_bytes": len(gzip.compress(data, compresslevel=9, mtime=0)),
             "sha256": hashlib.sha256(data).hexdigest()}
     ctx.metrics["size"] = size
     return size
+
+
+def _verdict(proc) -> dict | None:
+    """The child's JSON verdict, or None when it died without one."""
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return None
+    return json.loads(lines[-1])
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith(("W0000", "I0000"))]
+    return lines[-1][:300] if lines else "no output"
 
 
 def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
@@ -127,18 +148,20 @@ def tflm_validate(ctx: RunContext, params: dict) -> dict:
         np.zeros((1,) + tuple(tensor.shape[1:]), dtype=np.float32)
     np.save(inputs, _quantize(batch, detail))
     try:
-        proc = subprocess.run([sys.executable, "-m", "advisor.run.tflm_child", str(ctx.tflite_path), "--eval",
-                               str(inputs), str(outputs)], capture_output=True, text=True, timeout=1800)
-    except subprocess.TimeoutExpired:
-        raise StepFailed("the TFLM interpreter did not finish within 30 minutes") from None
+        proc = run_child("advisor.run.tflm_child", [str(ctx.tflite_path), "--eval", str(inputs), str(outputs)],
+                         CHILD_TIMEOUT, "the TFLM interpreter")
+    except TimeoutError as exc:
+        raise StepFailed(str(exc)) from None
     finally:
         inputs.unlink(missing_ok=True)
     ok, reason = verdict_of(proc)
     if not ok:
         raise StepFailed(f"TFLM validation failed: {reason}")
     arena = parse_allocations(proc.stdout + "\n" + proc.stderr)
-    raw = np.load(outputs)
-    outputs.unlink()
+    try:
+        raw = np.load(outputs, allow_pickle=False)
+    finally:
+        outputs.unlink(missing_ok=True)
     result = {"arena_bytes": arena.get("total", 0), "arena_head_bytes": arena.get("head", 0),
               "arena_tail_bytes": arena.get("tail", 0), "ops": sorted({o.op for o in graph.operators})}
     if x is not None:
