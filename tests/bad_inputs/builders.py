@@ -317,3 +317,60 @@ def saved_as(path: Path, builder: str, name: str, **args) -> None:
     ``{tmp}/<to>``; this works either way: ``{build: saved_as, to: saved_as, args: {builder: ..., name: ...}}``.
     """
     globals()[builder](path.parent / name, **args)
+
+
+# --- data files for `run` (tests/bad_inputs/run.yaml) -----------------------------------------------------
+
+def _array(spec: dict):
+    """An array from ``{shape, dtype, fill, set: {"i,j": value}, values: [...]}`` (numpy imported here)."""
+    import numpy as np
+
+    if "values" in spec:
+        return np.array(spec["values"], dtype=spec.get("dtype"))
+    dtype = np.dtype(spec.get("dtype", "float32"))
+    a = np.full(tuple(spec.get("shape", ())), spec.get("fill", 0), dtype=dtype)
+    for index, value in (spec.get("set") or {}).items():
+        a[tuple(int(i) for i in str(index).split(","))] = value
+    return a
+
+
+def npz_arrays(path: Path, arrays: dict, npy: str | None = None) -> None:
+    """An .npz of the arrays described (see ``_array``); ``npy: KEY`` writes that one array as a plain .npy
+    file instead (the wrong kind of file)."""
+    import numpy as np
+
+    built = {key: _array(spec) for key, spec in arrays.items()}
+    with open(path, "wb") as f:  # NOTE: a file object keeps numpy from adding a suffix to the name
+        if npy:
+            np.save(f, built[npy], allow_pickle=True)
+        else:
+            np.savez(f, **built)
+
+
+def npz_members(path: Path, members: dict) -> None:
+    """A zip whose members are given as text (``{"notes.txt": "hello"}``); ``x.npy`` twice via ``x.npy#2``."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about a duplicate name: that is the point
+        with zipfile.ZipFile(path, "w") as z:
+            for member, text in members.items():
+                z.writestr(member.split("#")[0], text)
+
+
+def keras_tiny(path: Path, input_shape: list | None = None, classes: int = 3) -> None:
+    """A tiny float Keras classifier (``classes`` outputs; ``classes: 0`` makes an autoencoder). Needs TensorFlow."""
+    import math
+    import os
+
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    import tf_keras as keras
+
+    keras.utils.set_random_seed(0)
+    shape = tuple(input_shape or [8])
+    inp = keras.Input(shape)
+    hidden = keras.layers.Dense(8, activation="relu")(keras.layers.Flatten()(inp) if len(shape) > 1 else inp)
+    out = keras.layers.Dense(classes, activation="softmax")(hidden) if classes else \
+        keras.layers.Reshape(shape)(keras.layers.Dense(math.prod(shape))(hidden))
+    keras.Model(inp, out).save(path)
+
