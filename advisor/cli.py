@@ -152,24 +152,29 @@ def kb_validate(path: Optional[Path] = typer.Argument(None, help="Knowledge-base
     A knowledge base that passed before with the same files, schemas and tool version is OK "(cached)":
     only ones that passed are cached, keyed by a digest of all of them.
     """
-    from advisor.kb.cache import load_cached
+    from advisor.kb.cache import load_cached, validated_summary
     from advisor.resources import KNOWLEDGE
 
     start = time.perf_counter()
-    try:
-        kb, cached = load_cached(path or KNOWLEDGE, use_cache=not no_cache)
-    except ProblemError as exc:
-        if as_json:
-            typer.echo(json.dumps({"ok": False, "problems": [p.as_dict() for p in exc.problems]}, indent=2))
-            raise typer.Exit(EXIT_BAD_INPUT) from None
-        fail(exc.problems)
+    # NOTE: one that passed under the same key is not even loaded: the result is a function of the key.
+    summary = None if no_cache else validated_summary(path or KNOWLEDGE)
+    cached = summary is not None
+    if summary is None:
+        try:
+            kb, cached = load_cached(path or KNOWLEDGE, use_cache=not no_cache)
+        except ProblemError as exc:
+            if as_json:
+                typer.echo(json.dumps({"ok": False, "problems": [p.as_dict() for p in exc.problems]}, indent=2))
+                raise typer.Exit(EXIT_BAD_INPUT) from None
+            fail(exc.problems)
+        summary = {"files": kb.files, "counts": kb.counts(), "digest": kb.digest}
     seconds = time.perf_counter() - start
     if as_json:
-        typer.echo(json.dumps({"ok": True, "cached": cached, "files": kb.files, "counts": kb.counts(),
-                               "digest": kb.digest, "seconds": round(seconds, 3)}, indent=2))
+        typer.echo(json.dumps({"ok": True, "cached": cached, **summary, "seconds": round(seconds, 3)}, indent=2))
         return
-    counts = ", ".join(f"{kind}s: {n}" for kind, n in kb.counts().items())
-    typer.echo(f"knowledge base OK: {kb.files} files ({counts}) in {seconds:.2f} s{' (cached)' if cached else ''}")
+    counts = ", ".join(f"{kind}s: {n}" for kind, n in summary["counts"].items())
+    typer.echo(f"knowledge base OK: {summary['files']} files ({counts}) in {seconds:.2f} s"
+               f"{' (cached)' if cached else ''}")
 
 
 @kb_app.command("list")

@@ -146,10 +146,15 @@ def test_file_names_are_shown_as_from_the_working_directory(minimal_kb: Path, tm
     cache.load_cached(Path("kb"))
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
-    for root in (Path("../kb"), minimal_kb):
+    for root in (Path("../kb"), minimal_kb, Path("..") / "kb" / "boards" / ".." / "..//kb/"):
         kb, hit = cache.load_cached(root)
         assert hit
         assert kb.where == load_kb(root).where
+    monkeypatch.chdir(minimal_kb / "boards")  # inside the knowledge base: some names relative, some as given
+    kb, hit = cache.load_cached(Path(".."), recipes=Path("../../recipes"))
+    assert hit and kb.where == load_kb(Path(".."), recipes=Path("../../recipes")).where
+    assert any(loc.file.startswith("../") for loc in kb.where.values())
+    assert any("/" not in loc.file for loc in kb.where.values())
 
 
 def test_an_unwritable_cache_still_loads(minimal_kb: Path, tmp_path: Path, monkeypatch):
@@ -195,3 +200,38 @@ def test_advise_and_report_are_the_same_from_the_cache(private_cache: Path, tmp_
                         (tmp_path / f"r{i}" / "report.md").read_text()))
         assert len(list(private_cache.glob("*.pickle"))) == 1
     assert outputs[0] == outputs[1]
+
+
+def test_the_validation_summary_answers_only_for_its_key(minimal_kb: Path, private_cache: Path):
+    assert cache.validated_summary(minimal_kb) is None
+    kb, _ = cache.load_cached(minimal_kb)
+    assert cache.validated_summary(minimal_kb) == {"files": kb.files, "counts": kb.counts(), "digest": kb.digest}
+    record = private_cache / f"{cache.cache_key(minimal_kb)}.json"
+    for bad in ("{", "[]", '{"key": "0", "files": 1, "counts": {}, "digest": "x"}'):
+        record.write_text(bad)
+        assert cache.validated_summary(minimal_kb) is None
+        result = runner.invoke(app, ["kb", "validate", str(minimal_kb)])
+        assert result.exit_code == 0 and result.output.rstrip().endswith("(cached)")  # from the entry itself
+    board = next(iter(sorted((minimal_kb / "boards").glob("*.yaml"))))
+    board.write_text(board.read_text() + "# edited\n")
+    assert cache.validated_summary(minimal_kb) is None
+
+
+def test_an_entry_load_kb_would_refuse_is_never_served_from_the_cache(minimal_kb: Path):
+    cache.load_cached(minimal_kb)
+    os.mkfifo(minimal_kb / "boards" / "pipe.yaml")
+    assert cache.cache_key(minimal_kb) is None
+    with pytest.raises(ProblemError, match="FIFO"):
+        cache.load_cached(minimal_kb)
+
+
+def test_a_symlinked_folder_is_hashed_through_the_link(minimal_kb: Path, tmp_path: Path):
+    (minimal_kb / "boards").rename(tmp_path / "real-boards")
+    (minimal_kb / "boards").symlink_to(tmp_path / "real-boards")
+    kb, _ = cache.load_cached(minimal_kb)
+    key = cache.cache_key(minimal_kb)
+    board = next(iter(sorted((tmp_path / "real-boards").glob("*.yaml"))))
+    board.write_text(board.read_text().replace("sram_kb: ", "sram_kb: 1", 1))
+    assert cache.cache_key(minimal_kb) != key
+    changed, hit = cache.load_cached(minimal_kb)
+    assert not hit and changed.boards[board.stem].sram_kb != kb.boards[board.stem].sram_kb

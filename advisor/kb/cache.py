@@ -13,10 +13,13 @@ stored as its source and compiled again on load (tens of microseconds each).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import io
+import json
 import os
 import pickle
+import stat
 import sys
 import time
 from pathlib import Path
@@ -48,22 +51,64 @@ def _recipes_for(root: Path, recipes: Path | str | None) -> Path:
     return sibling if sibling.is_dir() else RECIPES
 
 
-def _hash_tree(h, label: str, folder: Path, pattern: str = "*") -> bool:
-    """Add every regular file under ``folder`` (relative path and bytes); False when one cannot be read."""
+def _walk(folder: str, recursive: bool, seen: set, rel: str = "") -> list[tuple[str, str]] | None:
+    """(relative path, full path) of every non-hidden file below ``folder``, in load_kb's order; None when an
+    entry is anything load_kb would report (a FIFO, device, broken symlink, symlink loop, unreadable folder).
+
+    NOTE: like load_kb, a symlinked folder is entered (once, by device and inode) and a symlinked file read.
+    """
+    try:
+        info = os.stat(folder)
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return None
+    if (info.st_dev, info.st_ino) in seen:
+        return None
+    seen.add((info.st_dev, info.st_ino))
+    found: list[tuple[str, str]] = []
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            mode = os.stat(entry.path).st_mode
+        except OSError:
+            return None
+        if stat.S_ISDIR(mode):
+            inner = _walk(entry.path, True, seen, f"{rel}{entry.name}/") if recursive else []
+            if inner is None:
+                return None
+            found += inner
+        elif stat.S_ISREG(mode):
+            found.append((f"{rel}{entry.name}", entry.path))
+        else:
+            return None
+    return found
+
+
+def _hash_tree(h, label: str, folder: Path, recursive: bool = True) -> bool:
+    """Add every file under ``folder`` (relative path and bytes); False when load_kb would refuse one."""
     h.update(f"{label}\0{folder.is_dir()}\0".encode())
     if not folder.is_dir():
         return True
-    paths = sorted(folder.rglob(pattern)) if pattern == "*" else sorted(folder.glob(pattern))
-    for path in paths:
-        if not path.is_file():
-            continue
+    files = _walk(str(folder), recursive, set())
+    if files is None:
+        return False
+    limit = LIMITS["knowledge"]
+    for rel, full in files:
         try:
-            if path.stat().st_size > LIMITS["knowledge"]:
-                return False  # load_kb rejects it; nothing to cache
-            data = path.read_bytes()
+            fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK)  # NOTE: a FIFO swapped in never blocks
+            try:
+                size = os.fstat(fd).st_size
+                data = os.read(fd, size + 1) if size <= limit else b""
+            finally:
+                os.close(fd)
         except OSError:
             return False
-        h.update(str(path.relative_to(folder)).encode() + b"\0" + len(data).to_bytes(8, "little") + data)
+        if size > limit or len(data) != size:
+            return False  # too big for load_kb, or changing under us: nothing to cache
+        h.update(rel.encode())
+        h.update(b"\0" + size.to_bytes(8, "little"))
+        h.update(data)
     return True
 
 
@@ -103,11 +148,11 @@ def cache_key(root: Path | str = KNOWLEDGE, recipes: Path | str | None = None) -
     h.update("\0".join(_library_versions()).encode())
     for name in SOURCES:
         path = PACKAGE / name
-        ok = _hash_tree(h, f"source:{name}", path, "*.py") if path.is_dir() else _hash_file(h, name, path)
+        ok = _hash_tree(h, f"source:{name}", path, False) if path.is_dir() else _hash_file(h, name, path)
         if not ok:
             return None
-    if not (_hash_tree(h, "schemas", SCHEMAS, "*.json") and _hash_tree(h, "knowledge", root)
-            and _hash_tree(h, "recipes", _recipes_for(root, recipes))):
+    if not (_hash_tree(h, "schemas", SCHEMAS, False) and _hash_tree(h, "knowledge", root)
+            and _hash_tree(h, "recipes", _recipes_for(root, recipes), False)):
         return None
     return h.hexdigest()
 
@@ -147,29 +192,62 @@ def load_cached(root: Path | str = KNOWLEDGE, recipes: Path | str | None = None,
     return kb, False
 
 
+def validated_summary(root: Path | str = KNOWLEDGE, recipes: Path | str | None = None) -> dict | None:
+    """What ``kb validate`` reports for a knowledge base that passed under the same key, without loading it.
+
+    Args:
+        root: the knowledge-base folder.
+        recipes: the recipes folder (default: as ``load_kb`` chooses it).
+    Returns:
+        ``{"files", "counts", "digest"}``, or None when no knowledge base with this key passed (or its record
+        cannot be read).
+    """
+    key = cache_key(root, recipes)
+    if key is None:
+        return None
+    try:
+        data = json.loads((entry_dir() / f"{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("files"), int) \
+            or not isinstance(data.get("digest"), str) or not isinstance(data.get("counts"), dict) \
+            or not all(isinstance(k, str) and isinstance(n, int) for k, n in data["counts"].items()):
+        return None
+    return {"files": data["files"], "counts": data["counts"], "digest": data["digest"]}
+
+
 class _Pickler(pickle.Pickler):
-    """Compiled conditions are stored as their CEL source."""
+    """Compiled conditions are stored as their CEL source, entities inside compiled rules as (kind, id)."""
+
+    def __init__(self, file, entities: dict[str, dict]):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.refs = {id(e): (kind, ident) for kind, items in entities.items() for ident, e in items.items()}
 
     def persistent_id(self, obj):
         from advisor.rules.core import Condition
 
-        return ("cel", obj.source) if type(obj) is Condition else None
+        if type(obj) is Condition:
+            return ("cel", obj.source)
+        ref = self.refs.get(id(obj))
+        return ("entity", *ref) if ref else None
 
 
 class _Unpickler(pickle.Unpickler):
     def __init__(self, data: bytes):
         super().__init__(io.BytesIO(data))
         self.compiled: dict[str, object] = {}
+        self.entities: dict[str, dict] = {}
 
     def persistent_load(self, pid):
         from advisor.rules.core import compile_condition
 
-        kind, source = pid
-        if kind != "cel":
-            raise pickle.UnpicklingError(f"unknown persistent id {kind!r}")
-        if source not in self.compiled:
-            self.compiled[source] = compile_condition(source)
-        return self.compiled[source]
+        if pid[0] == "entity":
+            return self.entities[pid[1]][pid[2]]
+        if pid[0] != "cel":
+            raise pickle.UnpicklingError(f"unknown persistent id {pid[0]!r}")
+        if pid[1] not in self.compiled:
+            self.compiled[pid[1]] = compile_condition(pid[1])
+        return self.compiled[pid[1]]
 
 
 def _relative(file: str, folders: dict[str, Path]) -> tuple[str, str] | None:
@@ -184,7 +262,12 @@ def _relative(file: str, folders: dict[str, Path]) -> tuple[str, str] | None:
 
 
 def _write(folder: Path, key: str, kb, root: Path, recipes: Path) -> None:
-    """Store ``kb`` under ``key``; any failure (unpicklable, read-only, disk full) leaves no entry."""
+    """Store ``kb`` under ``key``; any failure (unpicklable, read-only, disk full) leaves no entry.
+
+    NOTE: two pickles in one file: first the key and every entity as the data it was validated from
+    (``model_validate`` on it is ~10x faster than unpickling pydantic models), then the rest of the
+    knowledge base, whose references to entities are resolved against the first.
+    """
     folders = {"recipes": recipes, "root": root}
     where = {}
     for ident, loc in kb.where.items():
@@ -194,12 +277,19 @@ def _write(folder: Path, key: str, kb, root: Path, recipes: Path) -> None:
         where[ident] = (*rel, loc.lines)
     state = {f.name: getattr(kb, f.name) for f in dataclasses.fields(kb)}
     state["where"] = where
+    entities = state.pop("entities")
+    data = {kind: {ident: e.model_dump(by_alias=True, exclude_unset=True) for ident, e in items.items()}
+            for kind, items in entities.items()}
     try:
         buf = io.BytesIO()
-        _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump((key, state))
+        pickler = _Pickler(buf, entities)
+        pickler.dump((key, data))
+        pickler.dump(state)
         body = buf.getvalue()
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write(folder / f"{key}.pickle", FORMAT + hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+        summary = {"key": key, "files": kb.files, "counts": kb.counts(), "digest": kb.digest}
+        atomic_write(folder / f"{key}.json", json.dumps(summary, indent=2) + "\n")
         _prune(folder, keep=key)
     except Exception:  # noqa: BLE001 - the cache is an optimisation: a failure to store it is no error
         return
@@ -207,7 +297,7 @@ def _write(folder: Path, key: str, kb, root: Path, recipes: Path) -> None:
 
 def _read(path: Path, key: str, root: Path, recipes: Path):
     """The knowledge base stored at ``path`` for ``key``, or None when it is missing, corrupt or another key's."""
-    from advisor.kb.base import KnowledgeBase, Located
+    from advisor.kb.base import KINDS, KnowledgeBase, Located
 
     try:
         with open(path, "rb") as f:
@@ -218,24 +308,60 @@ def _read(path: Path, key: str, root: Path, recipes: Path):
     checksum, _, body = rest.partition(b"\n")
     if head + b"\n" != FORMAT or hashlib.sha256(body).hexdigest().encode() != checksum:
         return None
+    # NOTE: the cyclic garbage collector is paused while the entry is rebuilt: the objects made here are all
+    # kept, and with 10,000 boards its repeated passes over them took 5x longer than the rebuilding itself.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        stored_key, state = _Unpickler(body).load()
+        unpickler = _Unpickler(body)
+        stored_key, data = unpickler.load()
         if stored_key != key:
             return None
-        folders = {"recipes": recipes, "root": root}
-        state["where"] = {ident: Located(display_path(folders[tag] / rel), lines)
-                          for ident, (tag, rel, lines) in state["where"].items()}
-        return KnowledgeBase(**state)
+        models = {kind: model for _schema, kind, model in KINDS.values()}
+        unpickler.entities = {kind: {ident: models[kind].model_validate(d) for ident, d in items.items()}
+                              for kind, items in data.items()}
+        state = unpickler.load()
+        state["where"] = _located(state["where"], {"recipes": recipes, "root": root}, Located)
+        return KnowledgeBase(entities=unpickler.entities, **state)
     except Exception:  # noqa: BLE001 - anything wrong with an entry means: rebuild it
         return None
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _prefix(folder: Path) -> str | None:
+    """``P`` such that ``display_path(folder / rel) == P + rel`` for every ``rel``, or None when that may not hold.
+
+    NOTE: it holds unless the working directory lies inside ``folder``: then some files are below it (shown
+    relative to it) and some are not (shown as given), and each name is worked out on its own.
+    """
+    here, absolute = Path.cwd(), Path(os.path.abspath(folder))
+    if here == absolute or absolute in here.parents:
+        return None
+    if here in absolute.parents:
+        return f"{absolute.relative_to(here)}/"
+    return f"{folder}/"
+
+
+def _located(stored: dict, folders: dict[str, Path], located) -> dict:
+    """Each entity's ``Located``, its file named as ``load_kb`` names it from the working directory now."""
+    prefixes = {tag: _prefix(folder) for tag, folder in folders.items()}
+    out = {}
+    for ident, (tag, rel, lines) in stored.items():
+        prefix = prefixes[tag]
+        out[ident] = located(prefix + rel if prefix is not None else display_path(folders[tag] / rel), lines)
+    return out
 
 
 def _prune(folder: Path, keep: str) -> None:
-    """Keep the ``KEEP`` newest entries (and ``keep``); drop temporary files an interrupted write left."""
+    """Keep the ``KEEP`` newest entries (and ``keep``) with their summaries; drop temporary files an
+    interrupted write left."""
     entries = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in entries[KEEP:]:
         if old.stem != keep:
             old.unlink(missing_ok=True)
+            old.with_suffix(".json").unlink(missing_ok=True)
     hour_ago = time.time() - 3600
     for part in folder.glob(".*.part"):
         if part.stat().st_mtime < hour_ago:
