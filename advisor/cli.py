@@ -41,9 +41,9 @@ def exit_code_for(exc: BaseException) -> int:
         typer.echo("interrupted", err=True)
         return EXIT_INTERRUPTED
     if isinstance(exc, OSError) and exc.filename is not None:
-        from advisor.files import _why
+        from advisor.files import os_reason
         from advisor.problems import display_path
-        _print_problems([Problem(display_path(str(exc.filename)), 0, "", _why(exc), "io")])
+        _print_problems([Problem(display_path(str(exc.filename)), 0, "", os_reason(exc), "io")])
         return EXIT_BAD_INPUT
     log = _crash_log(exc)
     first = (str(exc).strip().splitlines() or [""])[0][:200]
@@ -436,7 +436,9 @@ def run_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml 
         recipe = top.recipe
         console.print(f"recipe: {recipe} (the solver's top choice: {top.board} + {top.framework})")
     chosen = recipe_for(kb, recipe)
-    if chosen.techniques and _needs_labels(chosen, kb) and req.data != "labelled":
+    from advisor.run.needs import retrains
+
+    if retrains(chosen) and req.data != "labelled":
         raise ProblemError([Problem(req.file, 0, "$.data", f"recipe '{chosen.id}' retrains the model and needs "
                                     f"labelled training data; the questionnaire says data: {req.data}",
                                     "requirements")])
@@ -450,10 +452,6 @@ def run_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml 
         typer.echo(f"{outcome.status}: {outcome.message}", err=True)
         typer.echo(f"manifest: {outcome.run_dir / 'manifest.json'}", err=True)
     raise typer.Exit(outcome.exit_code)
-
-
-def _needs_labels(recipe, kb) -> bool:
-    return any(kb.techniques[t].preconditions.data == "labelled" for t in recipe.techniques if t in kb.techniques)
 
 
 @app.command("report")

@@ -32,7 +32,8 @@ def _problem(path: Path | str, message: str, hint: str = "") -> ProblemError:
     return ProblemError([Problem(display_path(path), 0, "", message, "io", hint)])
 
 
-def _why(exc: OSError) -> str:
+def os_reason(exc: OSError) -> str:
+    """Why an OS call failed, in words a user can act on."""
     if exc.errno == errno.ELOOP:
         return "is a symlink loop"
     if exc.errno == errno.ENAMETOOLONG:
@@ -67,7 +68,7 @@ def check_input(path: Path | str, kind: str, what: str = "file", allow_dir: bool
             raise _problem(path, f"is a broken symlink (no {what} behind it)") from None
         raise _problem(path, f"no such {what}") from None
     except OSError as exc:
-        raise _problem(path, f"cannot read the {what}: {_why(exc)}") from None
+        raise _problem(path, f"cannot read the {what}: {os_reason(exc)}") from None
     if stat.S_ISDIR(info.st_mode):
         if allow_dir:
             return info
@@ -91,7 +92,7 @@ def read_bytes(path: Path | str, kind: str, what: str = "file") -> bytes:
         with open(path, "rb") as f:
             data = f.read(limit + 1)  # NOTE: re-checked: the file may grow between stat and read
     except OSError as exc:
-        raise _problem(path, f"cannot read the {what}: {_why(exc)}") from None
+        raise _problem(path, f"cannot read the {what}: {os_reason(exc)}") from None
     if len(data) > limit:
         raise _problem(path, f"is over {limit // MIB} MiB; a {what} may be at most {limit // MIB} MiB")
     return data
@@ -120,7 +121,7 @@ def check_output_dir(path: Path | str, what: str = "output folder") -> Path:
     except FileExistsError:
         raise _problem(path, f"is a file, expected an {what}") from None
     except OSError as exc:
-        raise _problem(path, f"cannot create the {what}: {_why(exc)}") from None
+        raise _problem(path, f"cannot create the {what}: {os_reason(exc)}") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise _problem(path, f"cannot write into the {what}: permission denied")
     return path
@@ -141,7 +142,7 @@ def check_output_file(path: Path | str, what: str = "output file", force: bool =
         try:
             info = path.stat()
         except OSError as exc:
-            raise _problem(path, f"cannot write the {what}: {_why(exc)}") from None
+            raise _problem(path, f"cannot write the {what}: {os_reason(exc)}") from None
         if not stat.S_ISREG(info.st_mode):
             raise _problem(path, f"is not a regular file; refusing to write the {what} there")
         if not force:
@@ -156,11 +157,19 @@ def check_output_file(path: Path | str, what: str = "output file", force: bool =
     return path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path | str, data: bytes | str) -> Path:
     """Write ``data`` to a temporary file beside ``path``, flush it to disk, and rename it into place.
 
+    The file gets the permissions a plain ``open(path, "w")`` would (0666 less the umask).
+
     Raises:
-        OSError: the write failed (the temporary file is removed first).
+        OSError: the write failed, with ``filename`` set to ``path`` (the temporary file is removed first).
     """
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
@@ -170,12 +179,15 @@ def atomic_write(path: Path | str, data: bytes | str) -> Path:
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError) and exc.filename != str(path):
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
     return path
 
@@ -185,7 +197,7 @@ def write_output(path: Path | str, data: bytes | str, what: str = "output file")
     try:
         return atomic_write(path, data)
     except OSError as exc:
-        raise _problem(path, f"cannot write the {what}: {_why(exc)}") from None
+        raise _problem(path, f"cannot write the {what}: {os_reason(exc)}") from None
 
 
 def cache_dir() -> Path:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from advisor.kb.references import build_graph
 from advisor.kb.base import KINDS, RECIPES_FOLDER, CompiledConstraint, CompiledPitfall, KnowledgeBase, Located
 from advisor.kb.entities import Pitfall
-from advisor.files import _why, check_input, read_text
+from advisor.files import check_input, os_reason, read_text
 from advisor.resources import KNOWLEDGE, RECIPES
 from advisor.problems import Problem, ProblemError, did_you_mean, display_path, json_path
 from advisor.rules.core import (RuleError, apply_overrides, compile_condition, compile_template, fields_read, nominal_context,
@@ -37,7 +37,7 @@ def _walk(folder: Path, recursive: bool, seen: set, problems: list[Problem]) -> 
         info = folder.stat()
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
-        problems.append(Problem(display_path(folder), 0, "", f"cannot read the folder: {_why(exc)}", "io"))
+        problems.append(Problem(display_path(folder), 0, "", f"cannot read the folder: {os_reason(exc)}", "io"))
         return []
     if (info.st_dev, info.st_ino) in seen:
         problems.append(Problem(display_path(folder), 0, "", "is a symlink loop (a folder that contains itself)",

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from advisor.problems import Problem, ProblemError, display_path
+from advisor.problems import Problem, ProblemError
 from advisor.run.data import model_problems
 from advisor.run.steps.context import RunContext, StepFailed, compile_for, fit, keras
 
