@@ -46,7 +46,7 @@ def _ranking_table(rows: list[dict], title: str) -> Table:
                       f"{_kb(e['ram_kb'])}/{_kb(e['ram_avail_kb'])}", f"{_kb(e['flash_kb'])}/{_kb(e['flash_avail_kb'])}",
                       format_value(round(e["latency_ms"], 2)),
                       format_value(round(e["energy_mj"], 3)) if e["energy_mj"] else "unknown",
-                      format_value(round(e["accuracy_drop_pp"], 2)), format_value(c["price_usd"]),
+                      format_value(round(e["accuracy_drop_pp"], 2)), format_value(c["price_usd"]) if c["price_usd"] is not None else "?",
                       f"{c['score']:.3f}")
     return table
 

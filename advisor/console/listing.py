@@ -25,7 +25,7 @@ def rows(kb: KnowledgeBase, kind: str) -> tuple[list[str], list[list[str]]]:
         return (["id", "mcu", "core", "MHz", "SRAM KB", "flash KB", "ext RAM/flash KB", "NPU", "USD", "frameworks"],
                 [[b.id, b.mcu.part, b.mcu.main_core.core, format_value(b.mcu.max_clock_mhz), format_value(b.sram_kb),
                   format_value(b.flash_kb), f"{format_value(b.ext_ram_kb)}/{format_value(b.ext_flash_kb)}",
-                  b.npu.name if b.npu else "", format_value(b.price_usd), str(len(b.frameworks))] for b in items])
+                  b.npu.name if b.npu else "", format_value(b.price_usd) if b.price_usd is not None else "unknown", str(len(b.frameworks))] for b in items])
     if kind == "framework":
         return (["id", "name", "kind", "status", "targets", "languages", "quantization"],
                 [[f.id, f.name, f.kind, f.status, _j(f.target_classes), _j(f.languages), _j(f.quantization)]

@@ -167,7 +167,7 @@ def from_mapping(data: dict, kb: KnowledgeBase, name: str = "<requirements>", li
     if "lifetime_days" in power and "battery_mah" not in power:
         bad(("power", "lifetime_days"), "a lifetime needs a battery: add power.battery_mah")
     if hardware and hardware.get("mode") == "force" and data.get("unit_cost_usd") is not None \
-            and hardware["board"] in kb.boards and kb.boards[hardware["board"]].price_usd > data["unit_cost_usd"]:
+            and hardware["board"] in kb.boards and (kb.boards[hardware["board"]].price_usd or 0.0) > data["unit_cost_usd"]:
         board = kb.boards[hardware["board"]]
         bad(("unit_cost_usd",), f"the forced board {board.id} costs {board.price_usd:g} USD, over this ceiling")
     if problems:

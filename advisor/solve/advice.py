@@ -58,7 +58,8 @@ def build_advice(sol: Solution, kb: KnowledgeBase, top: int = 5, why: tuple[str,
 
 def candidate_data(c: Candidate, sol: Solution, kb: KnowledgeBase, boards: dict, brief: bool = False) -> dict:
     data = {"rank": c.rank, "board": c.board, "framework": c.framework, "recipe": c.recipe,
-            "price_usd": boards[c.board]["price_usd"], "score": round(c.score, 6),
+            "price_usd": boards[c.board]["price_usd"] if boards[c.board]["price_known"] else None,
+            "score": round(c.score, 6),
             "estimates": {k: _num(c.est[k]) for k in EST_FIELDS}}
     if brief:
         return data

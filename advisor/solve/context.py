@@ -21,7 +21,10 @@ def board_context(board: Board) -> dict:
         "clock_mhz": float(core.clock_mhz), "sram_kb": float(board.sram_kb), "flash_kb": float(board.flash_kb),
         "ext_ram_kb": float(board.ext_ram_kb), "ext_flash_kb": float(board.ext_flash_kb), "fpu": board.fpu,
         "dsp": board.dsp, "npu": board.npu.kind if board.npu else "", "sensors": list(board.sensors),
-        "connectivity": list(board.connectivity), "price_usd": float(board.price_usd),
+        "connectivity": list(board.connectivity),
+        # NOTE: an unknown price is 0.0 with price_known false; every rule reading price_usd tests price_known.
+        "price_usd": float(board.price_usd) if board.price_usd is not None else 0.0,
+        "price_known": board.price_usd is not None,
         "active_mw": float(power.active_mw or 0.0) if power else 0.0,
         "sleep_mw": float(power.sleep_mw or 0.0) if power else 0.0,
         "frameworks": list(board.frameworks), "os": list(board.os),

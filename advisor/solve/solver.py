@@ -14,6 +14,7 @@ price, then latency, then board, framework and recipe id, so the order is total 
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ COMMUNITY_PENALTY = {"large": 0.0, "medium": 0.25, "small": 0.5}
 UNKNOWN_ENERGY_PENALTY = 1.0
 # What each objective's penalty means, for --json consumers and the report.
 PENALTIES = {
-    "cost": "board price / 50 USD",
+    "cost": "board price / 50 USD; an unknown price takes the median penalty of the stacks whose price is known "
+            "(neither best nor worst), 0 when no price is known",
     "energy": "log10(1 + energy per inference / 0.1 mJ); 1.0 when the board publishes no active power",
     "latency": "latency / budget (or latency / 100 ms without a budget)",
     "accuracy": "expected accuracy loss / 2 points",
@@ -39,7 +41,7 @@ PENALTIES = {
                 "small 0.5)",
     "reuse": "1 when an existing board is named and this is another board, else 0",
 }
-TIE_BREAK = "score, then board price, then latency, then board id, framework id, recipe id"
+TIE_BREAK = "score, then board price (unknown last), then latency, then board id, framework id, recipe id"
 
 
 class Checker:
@@ -190,7 +192,8 @@ def solve(req: Requirements, kb: KnowledgeBase, basis: ModelBasis) -> Solution:
                 penalties = score_penalties(req, bctx, fctx, est)
                 score = sum(req.weights[k] * v for k, v in penalties.items())
                 candidates.append(Candidate(b, f, r, est, penalties, score, rate.basis, checked))
-    candidates.sort(key=lambda c: (round(c.score, 9), ents.boards[c.board]["price_usd"], c.est["latency_ms"],
+    _neutral_unknown_prices(candidates, ents.boards, req)
+    candidates.sort(key=lambda c: (round(c.score, 9), _price(ents.boards[c.board]), c.est["latency_ms"],
                                    c.board, c.framework, c.recipe))
     for i, c in enumerate(candidates, 1):
         c.rank = i
@@ -211,7 +214,7 @@ def score_penalties(req: Requirements, board: dict, fw: dict, est: dict) -> dict
     """Each soft objective's penalty (lower is better); see PENALTIES."""
     energy = est["energy_mj"]
     return {
-        "cost": board["price_usd"] / 50.0,
+        "cost": board["price_usd"] / 50.0 if board["price_known"] else math.nan,  # filled in by the solve
         "energy": math.log10(1.0 + energy / 0.1) if energy > 0 else UNKNOWN_ENERGY_PENALTY,
         "latency": est["latency_ms"] / (req.latency_budget_ms or 100.0),
         "accuracy": est["accuracy_drop_pp"] / 2.0,
@@ -220,11 +223,29 @@ def score_penalties(req: Requirements, board: dict, fw: dict, est: dict) -> dict
     }
 
 
+def _price(board: dict) -> float:
+    """The board's price for ordering; an unknown price sorts after every known one."""
+    return board["price_usd"] if board["price_known"] else math.inf
+
+
+def _neutral_unknown_prices(candidates: list[Candidate], boards: dict, req: Requirements) -> None:
+    """Give stacks on a board of unknown price the median cost penalty of the priced ones, and rescore them.
+
+    NOTE: runs after every candidate is scored and before the sort, because the median depends on all of them.
+    """
+    known = [c.penalties["cost"] for c in candidates if boards[c.board]["price_known"]]
+    neutral = statistics.median(known) if known else 0.0
+    for c in candidates:
+        if not boards[c.board]["price_known"]:
+            c.penalties["cost"] = neutral
+            c.score = sum(req.weights[k] * v for k, v in c.penalties.items())
+
+
 def pareto_front(candidates: list[Candidate], boards: dict) -> list[Candidate]:
     """Candidates no other candidate beats on cost, energy and latency at once (unknown energy counts as worst)."""
     def point(c: Candidate) -> tuple[float, float, float]:
         energy = c.est["energy_mj"] or math.inf
-        return boards[c.board]["price_usd"], energy, c.est["latency_ms"]
+        return _price(boards[c.board]), energy, c.est["latency_ms"]
 
     ordered = sorted(candidates, key=lambda c: (point(c), c.rank))
     front: list[tuple[tuple, Candidate]] = []
