@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from advisor.solve.advice import build_advice
 from advisor.cli import app
-from advisor.solve.explain import candidate_context, relaxations, violations, why_not
+from advisor.solve.explain import candidate_context, estimated_context, relaxations, violations, why_not
 from advisor.kb.load import load_kb
 from advisor.questionnaire.requirements import load_requirements
 from advisor.kb.schemas import validator
@@ -43,6 +43,7 @@ def test_example_answer(name: str, kb):
     for cand in sol.candidates:
         # Re-check every constraint from scratch, and the plain-language requirements directly.
         ctx = candidate_context(sol, kb, *cand.key)
+        assert ctx is cand.ctx and ctx == estimated_context(sol, kb, *cand.key), cand.key  # the record is the truth
         assert violations(ctx, kb) == [], cand.key
         board, est = boards[cand.board], ctx["est"]
         assert set(req.sensors) <= set(board.sensors) and set(req.connectivity) <= set(board.connectivity)

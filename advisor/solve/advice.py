@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import asdict
 
 from advisor.solve.context import contexts_for
-from advisor.solve.explain import Relaxation, WhyNot, candidate_context, pitfalls_for, relaxations, why_not
+from advisor.solve.explain import Relaxation, WhyNot, pitfalls_of, relaxations, why_not
 from advisor.kb.base import KnowledgeBase
 from advisor.solve.solver import PENALTIES, TIE_BREAK, Candidate, Solution, pareto_front
 
@@ -69,7 +69,7 @@ def candidate_data(c: Candidate, sol: Solution, kb: KnowledgeBase, boards: dict,
                      else "not checked: the knowledge base has no operator set for this framework",
                      "model": sol.basis.note}
     data["pitfalls"] = [asdict(p) | {"sources": list(p.sources)}
-                        for p in pitfalls_for(candidate_context(sol, kb, *c.key), kb)]
+                        for p in pitfalls_of(sol, kb, c.key)]
     return data
 
 

@@ -41,7 +41,18 @@ class FiredPitfall:
 
 
 def candidate_context(sol: Solution, kb: KnowledgeBase, board: str, fw: str, recipe: str) -> dict:
-    """The full rule context of one (board, framework, recipe), feasible or not."""
+    """The full rule context of one (board, framework, recipe), feasible or not.
+
+    A ranked stack's context is the solver's own record; any other is estimated the way the solver would.
+    """
+    ranked = sol.candidate((board, fw, recipe))
+    if ranked is not None and ranked.ctx:
+        return ranked.ctx
+    return estimated_context(sol, kb, board, fw, recipe)
+
+
+def estimated_context(sol: Solution, kb: KnowledgeBase, board: str, fw: str, recipe: str) -> dict:
+    """The rule context of one stack estimated from scratch, as the solver estimates it."""
     ents = contexts_for(kb)
     b, f, r = kb.boards[board], kb.frameworks[fw], kb.recipes[recipe]
     kernel = "reference" if is_float(r) else kernel_for(b, f)
@@ -83,6 +94,13 @@ def pitfalls_for(ctx: dict, kb: KnowledgeBase) -> list[FiredPitfall]:
                                       tuple(s.ref for s in p.sources)))
     fired.sort(key=lambda p: (-SEVERITIES.index(p.severity), p.id))
     return fired
+
+
+def pitfalls_of(sol: Solution, kb: KnowledgeBase, key: tuple[str, str, str]) -> list[FiredPitfall]:
+    """The pitfalls that fire for a stack, computed once per solution from its record."""
+    if key not in sol.fired:
+        sol.fired[key] = pitfalls_for(candidate_context(sol, kb, *key), kb)
+    return sol.fired[key]
 
 
 def _pitfall_reads(kb: KnowledgeBase) -> dict[str, frozenset]:

@@ -84,6 +84,7 @@ class Candidate:
     latency_basis: str
     ops_checked: bool
     rank: int = 0
+    ctx: dict = field(default_factory=dict, repr=False)  # the full rule context the solver judged it on
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -100,6 +101,15 @@ class Solution:
     counts: dict[str, int] = field(default_factory=dict)
     evaluations: int = 0
     seconds: float = 0.0
+    # NOTE: filled lazily by explain.pitfalls_of: the pitfalls that fire for a ranked stack, by its key.
+    fired: dict = field(default_factory=dict, repr=False)
+
+    def candidate(self, key: tuple[str, str, str]) -> Candidate | None:
+        """The ranked record for (board, framework, recipe), or None when that stack is not ranked."""
+        index = getattr(self, "_by_key", None)
+        if index is None:
+            index = self._by_key = {c.key: c for c in self.candidates}
+        return index.get(key)
 
     def ranked(self, board: str = "", framework: str = "", recipe: str = "") -> list[Candidate]:
         return [c for c in self.candidates if (not board or c.board == board)
@@ -191,7 +201,7 @@ def solve(req: Requirements, kb: KnowledgeBase, basis: ModelBasis) -> Solution:
                     continue
                 penalties = score_penalties(req, bctx, fctx, est)
                 score = sum(req.weights[k] * v for k, v in penalties.items())
-                candidates.append(Candidate(b, f, r, est, penalties, score, rate.basis, checked))
+                candidates.append(Candidate(b, f, r, est, penalties, score, rate.basis, checked, ctx=ctx))
     _neutral_unknown_prices(candidates, ents.boards, req)
     candidates.sort(key=lambda c: (round(c.score, 9), _price(ents.boards[c.board]), c.est["latency_ms"],
                                    c.board, c.framework, c.recipe))
