@@ -101,6 +101,19 @@ def test_a_running_run_is_shown_as_incomplete(tmp_path: Path):
     assert not any(done for text, done in methods.items() if "onvert" in text)
 
 
+def test_a_run_whose_process_died_is_incomplete_with_the_reason(tmp_path: Path):
+    import socket
+
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(child.stdout)
+    builders.run_folder(tmp_path / "run", status="running", set={
+        "process": {"pid": dead, "host": socket.gethostname(), "boot_id": None, "start_ticks": None}})
+    run = load_run(tmp_path / "run")
+    assert (run["complete"], run["state"]) == (False, "incomplete") and f"process {dead} is gone" in run["state_reason"]
+    md = render_markdown(build_report(load_requirements(EXAMPLE, KB), KB, run))
+    assert f"This run has not finished: the run stopped without finishing during step 'convert': its process {dead}" in md
+
+
 def test_a_finished_run_is_complete_and_its_model_profiled(tmp_path: Path):
     builders.run_folder(tmp_path / "run")
     run = load_run(tmp_path / "run")
@@ -108,6 +121,14 @@ def test_a_finished_run_is_complete_and_its_model_profiled(tmp_path: Path):
     report = build_report(load_requirements(EXAMPLE, KB), KB, run)
     assert report["run"]["complete"] is True and report["model"]["source"] == "profile"
     assert "(incomplete)" not in render_markdown(report)
+
+
+def test_a_measurement_that_was_not_a_number_is_said_so(tmp_path: Path):
+    builders.run_folder(tmp_path / "run", set_metrics={"tflite.accuracy": None, "tflm.accuracy": None})
+    report = build_report(load_requirements(EXAMPLE, KB), KB, load_run(tmp_path / "run"))
+    md = render_markdown(report)
+    assert "accuracy not a number" in md and "validated in tflite-micro: not a number" in md
+    assert "TFLite Micro" not in report["charts"]["accuracy"] and "float Keras" in report["charts"]["accuracy"]
 
 
 def test_hand_edited_manifest_names_line_and_path(tmp_path: Path):

@@ -187,18 +187,26 @@ def _outputs(step: str, advice: dict, run: dict | None, profile) -> list[str]:
     return out or ["not run yet: `tinyml-advisor run` produces it"]
 
 
+def _percent(block: dict | None) -> float | None:
+    """A score block's accuracy, or its AUC as a percentage; None when absent or not a number (null)."""
+    value = (block or {}).get("accuracy", (block or {}).get("auc"))
+    if value is None:
+        return None
+    return value if "accuracy" in block else value * 100
+
+
 def _metric_text(block: dict | None) -> str:
-    if not block:
-        return "not measured"
+    if _percent(block) is None:
+        return "not measured" if not block or ("accuracy" not in block and "auc" not in block) else "not a number"
     if "accuracy" in block:
         return f"{block['accuracy']:.2f}%"
-    return f"AUC {block.get('auc', 0):.3f}"
+    return f"AUC {block['auc']:.3f}"
 
 
 def _run_summary(run: dict) -> dict:
     m = run["manifest"]
     return {"id": m["run_id"], "dir": run["dir"], "status": m["status"], "complete": run["complete"],
-            "recipe": m["recipe"]["id"],
+            "state": run["state"], "state_reason": run["state_reason"], "recipe": m["recipe"]["id"],
             "failure": m["failure"], "steps": [{"id": s["id"], "status": s["status"], "seconds": s["seconds"]}
                                                for s in m["steps"]],
             "metrics": run["metrics"]}
@@ -211,11 +219,10 @@ def _accuracy_points(run: dict) -> list[tuple[str, float, float]]:
     params = params if isinstance(params, (int, float)) and not isinstance(params, bool) and params > 0 else None
     size = metrics.get("size", {})
     points = []
-    value = lambda block: block.get("accuracy", block.get("auc", 0) * 100) if block else None  # noqa: E731
-    if params and value(metrics.get("float")) is not None:
-        points.append(("float Keras", params * 4.0, value(metrics["float"])))
+    if params and _percent(metrics.get("float")) is not None:
+        points.append(("float Keras", params * 4.0, _percent(metrics["float"])))
     for label, key, size_key in (("TFLite", "tflite", "tflite_bytes"), ("TFLite gzipped", "tflite", "gzip_bytes"),
                                  ("TFLite Micro", "tflm", "tflite_bytes")):
-        if value(metrics.get(key)) is not None and size.get(size_key):
-            points.append((label, float(size[size_key]), value(metrics[key])))
+        if _percent(metrics.get(key)) is not None and size.get(size_key):
+            points.append((label, float(size[size_key]), _percent(metrics[key])))
     return points

@@ -2,7 +2,7 @@
 
 A hand-edited or truncated file is bad input (``manifest.json:LINE: $.path message``, exit 2), never a
 KeyError later in the report. A run whose manifest still says ``running`` (in progress, or killed) is
-read as incomplete: its metrics.json may not exist yet.
+read as incomplete, with run_state's reason: its metrics.json may not exist yet.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from advisor.kb.schemas import validate
 from advisor.kb.yamlio import LineMap, load_yaml_text
 from advisor.problems import Problem, ProblemError, display_path
 
-# NOTE: advisor/run/manifest.py (run_state) will own the meaning of a manifest's status; until then the
-# report treats exactly this status as a run that has not finished.
-INCOMPLETE = frozenset({"running"})
+# States of advisor.run.manifest.run_state that mean the run has not finished: still in progress, or stopped
+# without a word (killed, the machine went down).
+UNFINISHED = frozenset({"running", "incomplete"})
 
 
 def _reject_constant(name: str) -> float:
@@ -71,8 +71,9 @@ def load_run(run_dir: Path) -> dict:
     """The manifest and metrics of a run folder, both valid against their schemas.
 
     Returns:
-        ``{"dir", "manifest", "metrics", "tflite", "complete"}``; ``metrics`` is ``{}`` for an incomplete run
-        that has not written it yet, ``tflite`` the path of its model.tflite or None.
+        ``{"dir", "manifest", "metrics", "tflite", "complete", "state", "state_reason"}`` (state and reason
+        from ``advisor.run.manifest.run_state``); ``metrics`` is ``{}`` for an unfinished run that has not
+        written it yet, ``tflite`` the path of its model.tflite once converted, else None.
     Raises:
         ProblemError: no such folder, not a run folder, or a file there that is unreadable or invalid.
     """
@@ -86,7 +87,10 @@ def load_run(run_dir: Path) -> dict:
         raise ProblemError([Problem(name, 0, "", "not a run folder (no manifest.json)", "io",
                                     "pass a folder that `tinyml-advisor run` wrote: runs/<id>/")])
     manifest = read_json(manifest_path, "manifest", "run manifest")
-    complete = manifest["status"] not in INCOMPLETE
+    from advisor.run.manifest import run_state  # NOTE: after the schema check, so it reads a valid manifest
+
+    state = run_state(run_dir)
+    complete = state.state not in UNFINISHED
     if not complete and not metrics_path.exists() and not metrics_path.is_symlink():
         metrics: dict = {}
     elif not metrics_path.exists() and not metrics_path.is_symlink():
@@ -98,4 +102,5 @@ def load_run(run_dir: Path) -> dict:
     converted = any(s["uses"] == "convert" and s["status"] == "ok" for s in manifest["steps"])
     tflite = run_dir / "model.tflite"
     return {"dir": str(run_dir), "manifest": manifest, "metrics": metrics, "complete": complete,
+            "state": state.state, "state_reason": state.reason,
             "tflite": str(tflite) if converted and tflite.is_file() else None}
