@@ -1,14 +1,4 @@
-"""Compiled knowledge bases cached on disk, keyed by a digest of everything that shapes the loaded result.
-
-The key hashes every knowledge and recipe file (path and bytes), every schema, the package version,
-the source of the modules that load, check and hold a knowledge base, the versions of the libraries
-they use, and the Python version. An entry therefore cannot be stale; only a knowledge base that
-loaded without a problem is stored, so a hit also means "validated" (the validation result is a
-function of the key). Entries live in ``files.cache_dir()/kb/``, are written atomically, carry a
-checksum that is verified before anything is unpickled, and are rebuilt when missing, corrupt or
-unreadable: the folder is safe to delete. Compiled CEL programs do not pickle; each condition is
-stored as its source and compiled again on load (tens of microseconds each).
-"""
+"""Compiled knowledge bases cached on disk, keyed by a digest of everything that shapes the loaded result."""
 
 from __future__ import annotations
 
@@ -29,6 +19,13 @@ from advisor.files import LIMITS, atomic_write, cache_dir
 from advisor.problems import display_path
 from advisor.resources import KNOWLEDGE, PACKAGE, RECIPES, SCHEMAS
 
+# NOTE: the key hashes every knowledge and recipe file (path and bytes), every schema, the package version,
+# the source of the modules that load, check and hold a knowledge base, the versions of the libraries they
+# use, and the Python version, so an entry cannot be stale. Only a knowledge base that loaded without a
+# problem is stored: a hit also means "validated" (the validation result is a function of the key). Entries
+# live in files.cache_dir()/kb/, are written atomically with a checksum verified before anything is
+# unpickled, and are rebuilt when missing, damaged or unreadable: the folder is safe to delete. Compiled CEL
+# programs do not pickle; each condition is stored as its source and compiled again (~20 us each).
 FORMAT = b"tinyml-advisor-kb-cache 1\n"
 # Modules whose source decides what a loaded knowledge base holds (folders: every .py file in them).
 SOURCES = ("kb", "rules", "__init__.py", "problems.py", "files.py", "resources.py")

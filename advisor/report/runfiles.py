@@ -1,9 +1,4 @@
-"""A run folder as the report reads it: manifest.json and metrics.json, read through files.py and schema-checked.
-
-A hand-edited or truncated file is bad input (``manifest.json:LINE: $.path message``, exit 2), never a
-KeyError later in the report. A run whose manifest still says ``running`` (in progress, or killed) is
-read as incomplete, with run_state's reason: its metrics.json may not exist yet.
-"""
+"""A run folder as the report reads it: manifest.json and metrics.json through files.py, schema-checked."""
 
 from __future__ import annotations
 
@@ -15,6 +10,9 @@ from advisor.kb.schemas import validate
 from advisor.kb.yamlio import LineMap, load_yaml_text
 from advisor.problems import Problem, ProblemError, display_path
 
+# NOTE: a hand-edited or truncated file is bad input (manifest.json:LINE: $.path message, exit 2), never a
+# KeyError later in the report. A run that has not finished (run_state: running, or killed) is read as
+# incomplete; its metrics.json may not exist yet.
 # States of advisor.run.manifest.run_state that mean the run has not finished: still in progress, or stopped
 # without a word (killed, the machine went down).
 UNFINISHED = frozenset({"running", "incomplete"})
