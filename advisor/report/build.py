@@ -13,7 +13,7 @@ from pathlib import Path
 from advisor.solve.advice import build_advice
 from advisor.report.charts import bars_svg, memory_svg, scatter_svg
 from advisor.report.runfiles import load_run  # noqa: F401 - the report command's entry point
-from advisor.solve.explain import candidate_context, pitfalls_for
+from advisor.solve.explain import pitfalls_of
 from advisor.kb.base import KnowledgeBase
 from advisor.kb.entities import SEVERITIES
 from advisor.questionnaire.requirements import Requirements
@@ -42,6 +42,13 @@ METHOD_RULES = (
 )
 
 
+def usd(value: float | None, unit: bool = True) -> str:
+    """A board price as the report shows it: ``27 USD``, or ``price unknown`` when no store page gave one."""
+    if value is None:
+        return "price unknown" if unit else "unknown"
+    return f"{value:g} USD" if unit else f"{value:g}"
+
+
 def build_report(req: Requirements, kb: KnowledgeBase, run: dict | None = None, top: int = 3) -> dict:
     """The report model (pure data plus the charts as SVG text)."""
     from advisor.profile.model import load_model
@@ -53,7 +60,7 @@ def build_report(req: Requirements, kb: KnowledgeBase, run: dict | None = None, 
     why = _obvious_alternatives(sol, kb)
     advice = build_advice(sol, kb, top=top, why=why)
     best = sol.candidates[0] if sol.candidates else None
-    risks = pitfalls_for(candidate_context(sol, kb, *best.key), kb) if best else []
+    risks = pitfalls_of(sol, kb, best.key) if best else []
     facts = _facts(req, sol, run, profile, kb)
     steps = [_step(step, req, advice, run, profile, risks, facts)
              for step in sorted(kb.guideline.values(), key=lambda s: s.step)]
@@ -88,7 +95,7 @@ def _obvious_alternatives(sol, kb: KnowledgeBase) -> tuple[str, ...]:
     if chosen is not None:
         picks.append("float32" if chosen.recipe != "float32" else "int8-ptq")
     ranked = {c.board for c in sol.candidates}
-    cheap = sorted((b for b in kb.boards.values() if b.id not in ranked), key=lambda b: (b.price_usd, b.id))
+    cheap = sorted((b for b in kb.boards.values() if b.id not in ranked), key=lambda b: (b.price_usd is None, b.price_usd or 0.0, b.id))
     picks += [b.id for b in cheap[:2]]
     kinds = {"board": "board", "framework": "framework", "recipe": "recipe"}
     unranked = [p for p in picks if not sol.ranked(**{kinds[kb.kind_of(p)]: p})]
@@ -160,7 +167,7 @@ def _outputs(step: str, advice: dict, run: dict | None, profile) -> list[str]:
     out = {
         "framework-selection": [f"framework: {rec['framework']} (ranked #1 of {advice['summary']['candidates']} "
                                 f"feasible stacks)"],
-        "hardware-selection": [f"board: {rec['board']} ({rec['price_usd']:g} USD): RAM {e['ram_kb']:.1f} of "
+        "hardware-selection": [f"board: {rec['board']} ({usd(rec['price_usd'])}): RAM {e['ram_kb']:.1f} of "
                                f"{e['ram_avail_kb']:g} KB, flash {e['flash_kb']:.1f} of {e['flash_avail_kb']:g} KB, "
                                f"{e['latency_ms']:.1f} ms per inference ({e['kernel']} kernels)"],
         "model-compression": [f"recipe: {rec['recipe']} (expected accuracy loss {e['accuracy_drop_pp']:.2f} points)"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
-import cel
+from advisor.rules.celpkg import cel
 
 MACROS = {"all", "exists", "exists_one", "map", "filter"}
 FUNCTIONS = {"size", "has", "int", "uint", "double", "string", "bool", "type", "dyn", "matches",

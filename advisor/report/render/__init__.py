@@ -15,9 +15,13 @@ from advisor.resources import TEMPLATES
 def _environment(html: bool) -> jinja2.Environment:
     # NOTE: Markdown has no autoescape, so every {{ expression }} passes through ``finalize``: a string from
     # a run, a questionnaire or the knowledge base can never open an HTML tag, a link or a table cell.
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
-                              autoescape=html, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-                              finalize=None if html else _markdown_text)
+    from advisor.report.build import usd
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                             autoescape=html, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                             finalize=None if html else _markdown_text)
+    env.filters["usd"] = usd
+    return env
 
 
 _MARKDOWN_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\\", "\\\\"), ("|", "\\|"),
