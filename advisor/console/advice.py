@@ -22,6 +22,10 @@ def print_advice(advice: dict, console: Console, details: int = 3) -> None:
                   f"{summary['frameworks']} frameworks, {summary['recipes']} recipes")
     if advice["recommendations"]:
         console.print(_ranking_table(advice["recommendations"], "Recommendations"))
+        if any(c["price_usd"] is None for c in advice["recommendations"]):
+            ceiling = req.get("unit_cost_usd") or 0.0
+            console.print("USD ? = price unknown: no vendor or distributor page was read for it"
+                          + (f"; check it against your {ceiling:g} USD ceiling yourself" if ceiling else ""))
         for cand in advice["recommendations"][:details]:
             _print_details(cand, console)
     else:
