@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator
 
 from advisor.kb.entities import (Board, Constraint, Framework, GuidelineStep, OperatorSet, Pitfall, Recipe, ReferenceModel,
                      Strict, Technique, Throughput, Tool)
+from advisor.resources import RECIPES
 from advisor.rules.core import Condition, Template
 
 # folder under knowledge/ (recipes: the repository's recipes/ folder) -> (schema name, entity kind, model class)
@@ -25,6 +27,15 @@ KINDS: dict[str, tuple[str, str, type[Strict]]] = {
 }
 RECIPES_FOLDER = "recipes"  # lives next to knowledge/, not inside it
 KIND_NAMES = tuple(kind for _schema, kind, _cls in KINDS.values())
+
+
+def recipes_folder(root: Path, recipes: Path | str | None = None) -> Path:
+    """The recipes that go with knowledge base ``root``: ``recipes`` when given, else ``root``'s sibling
+    ``recipes/`` folder when it exists, else the packaged recipes."""
+    if recipes is not None:
+        return Path(recipes)
+    sibling = Path(root).parent / RECIPES_FOLDER
+    return sibling if sibling.is_dir() else RECIPES
 
 
 @dataclass(frozen=True)

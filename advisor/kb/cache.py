@@ -41,11 +41,9 @@ def entry_dir() -> Path:
 
 
 def _recipes_for(root: Path, recipes: Path | str | None) -> Path:
-    # NOTE: mirrors load_kb's default: the root's sibling recipes/ folder when it exists, else the packaged one.
-    if recipes is not None:
-        return Path(recipes)
-    sibling = root.parent / "recipes"
-    return sibling if sibling.is_dir() else RECIPES
+    from advisor.kb.base import recipes_folder  # the one rule, shared with load_kb
+
+    return recipes_folder(root, recipes)
 
 
 def _walk(folder: str, recursive: bool, seen: set, rel: str = "") -> list[tuple[str, str]] | None:

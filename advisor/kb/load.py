@@ -13,10 +13,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from advisor.kb.references import build_graph
-from advisor.kb.base import KINDS, RECIPES_FOLDER, CompiledConstraint, CompiledPitfall, KnowledgeBase, Located
+from advisor.kb.base import (KINDS, RECIPES_FOLDER, CompiledConstraint, CompiledPitfall, KnowledgeBase, Located,
+                             recipes_folder)
 from advisor.kb.entities import Pitfall
 from advisor.files import check_input, os_reason, read_text
-from advisor.resources import KNOWLEDGE, RECIPES
+from advisor.resources import KNOWLEDGE
 from advisor.problems import Problem, ProblemError, did_you_mean, display_path, json_path
 from advisor.rules.core import (RuleError, apply_overrides, compile_condition, compile_template, fields_read, nominal_context,
                     stage_of, vocabulary)
@@ -110,10 +111,7 @@ def load_kb(root: Path | str = KNOWLEDGE, recipes: Path | str | None = None) -> 
         raise ProblemError([Problem(display_path(root), 0, "", "is not a folder, expected a knowledge-base folder",
                                     "io")])
     kb = KnowledgeBase()
-    if recipes is None:
-        sibling = root.parent / RECIPES_FOLDER
-        recipes = sibling if sibling.is_dir() else RECIPES
-    files, problems = _files(root, Path(recipes))
+    files, problems = _files(root, recipes_folder(root, recipes))
     broken: set[str] = set()  # ids of entries that failed: references to them are not reported again
     digest = hashlib.sha256()
     for folder, path, base in files:
