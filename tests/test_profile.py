@@ -95,7 +95,7 @@ def test_profile_json_on_a_board_and_the_chart(tmp_path: Path):
 def test_advise_uses_the_profile_of_a_tflite_model(tmp_path: Path):
     from advisor.kb.load import load_kb
     from advisor.questionnaire.requirements import load_requirements
-    from advisor.profile.basis import basis_for, from_profile
+    from advisor.profile.basis import basis_for
     from advisor.solve.solver import solve
     req_file = tmp_path / "req.yaml"
     req_file.write_text(f"project: x\ntask: keyword-spotting\nmodel:\n  file: {KWS}\nsensors: [microphone]\n")

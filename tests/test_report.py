@@ -80,7 +80,7 @@ def test_run_fields_are_escaped_in_markdown_and_html_and_plain_in_json(tmp_path:
     report = build_report(load_requirements(EXAMPLE, KB), KB, load_run(tmp_path / "run"))
     md = render_markdown(report)
     assert "<script" not in md and "<b>" not in md and "<i>" not in md
-    assert f"## Run &lt;script&gt;alert('x')&lt;/script&gt;: failed" in md
+    assert "## Run &lt;script&gt;alert('x')&lt;/script&gt;: failed" in md
     assert "| lo\\|ad # injected heading | ok | 1.5 |" in md  # one cell, on its own row
     assert "\n# injected" not in md
     html = render_html(report)

@@ -171,7 +171,7 @@ def test_run_without_recipe_uses_the_solvers_choice(tmp_path: Path, digits):
     assert result.exit_code == 0, result.output
     from advisor.profile.model import load_model
     from advisor.questionnaire.requirements import load_requirements
-    from advisor.profile.basis import basis_for, from_profile
+    from advisor.profile.basis import from_profile
     from advisor.solve.solver import solve
     req = load_requirements(ROOT / "examples" / "digits" / "requirements.yaml", KB)
     top = solve(req, KB, from_profile(load_model(model))).candidates[0]  # the user's model, profiled

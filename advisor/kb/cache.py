@@ -17,7 +17,7 @@ from pathlib import Path
 from advisor import __version__
 from advisor.files import LIMITS, atomic_write, cache_dir
 from advisor.problems import display_path
-from advisor.resources import KNOWLEDGE, PACKAGE, RECIPES, SCHEMAS
+from advisor.resources import KNOWLEDGE, PACKAGE, SCHEMAS
 
 # NOTE: the key hashes every knowledge and recipe file (path and bytes), every schema, the package version,
 # the source of the modules that load, check and hold a knowledge base, the versions of the libraries they
