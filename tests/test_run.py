@@ -410,7 +410,7 @@ def test_a_converter_crash_is_a_failed_step_with_the_signal(tmp_path: Path, digi
 
 @slow
 def test_the_converter_segfaulting_on_infinite_inputs_fails_the_step(tmp_path: Path, digits):
-    from advisor.run.steps.context import RunContext, StepFailed, keras
+    from advisor.run.steps.runctx import RunContext, StepFailed, keras
     from advisor.run.steps.tflite_steps import convert
     model, data = digits
     x = np.load(data)["x_rep"].astype(np.float32)

@@ -10,7 +10,7 @@ import numpy as np
 
 from advisor.files import LIMITS, MIB, check_input
 from advisor.problems import Problem, ProblemError, did_you_mean, display_path
-from advisor.run.steps.context import DATA_KEYS
+from advisor.run.steps.runctx import DATA_KEYS
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")

@@ -95,7 +95,7 @@ DATA = {"digits": digits, "imu-gestures": imu_gestures, "vibration": vibration}
 
 def baseline(name: str, data: dict, seed: int = 0):
     """Train the example's float Keras model (TensorFlow imported here)."""
-    from advisor.run.steps.context import keras
+    from advisor.run.steps.runctx import keras
 
     k = keras()
     k.utils.set_random_seed(seed)

@@ -18,7 +18,7 @@ from advisor.run.manifest import write_json
 from advisor.run.needs import data_needed
 from advisor.run.paths import remove_new, sha256, snapshot
 from advisor.run.steps import implementation
-from advisor.run.steps.context import RunContext, StepFailed
+from advisor.run.steps.runctx import RunContext, StepFailed
 
 EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
 

@@ -59,7 +59,7 @@ def data_used(recipe: Recipe, registry: Registry | None = None) -> set[str]:
     """Every array the recipe reads when the file has it (its needs, plus the test set for scoring steps).
 
     Returns:
-        A subset of the data keys (``advisor.run.steps.context.DATA_KEYS``).
+        A subset of the data keys (``advisor.run.steps.runctx.DATA_KEYS``).
     """
     roles = _roles(recipe, registry)
     used = data_needed(recipe, registry=registry)

@@ -6,7 +6,7 @@ import math
 import re
 
 from advisor.run.paths import write_artifact
-from advisor.run.steps.context import RunContext, StepFailed
+from advisor.run.steps.runctx import RunContext, StepFailed
 
 ALIGN = 16
 # Resolver methods whose names do not follow the CamelCase rule below.

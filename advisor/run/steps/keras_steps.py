@@ -8,7 +8,7 @@ import numpy as np
 
 from advisor.problems import Problem, ProblemError
 from advisor.run.data import model_problems
-from advisor.run.steps.context import RunContext, StepFailed, compile_for, fit, keras
+from advisor.run.steps.runctx import RunContext, StepFailed, compile_for, fit, keras
 
 
 def load_model(ctx: RunContext, params: dict) -> dict:

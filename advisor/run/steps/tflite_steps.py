@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from advisor.run.child import death, run_child
-from advisor.run.steps.context import RunContext, StepFailed, keras
+from advisor.run.steps.runctx import RunContext, StepFailed, keras
 
 CHILD_TIMEOUT = 1800.0  # seconds
 
