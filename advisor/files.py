@@ -28,6 +28,11 @@ LIMITS = {
 }
 
 
+def _a(what: str) -> str:
+    """``what`` with its indefinite article: "a questionnaire", "an output folder"."""
+    return f"{'an' if what[:1].lower() in 'aeiou' else 'a'} {what}"
+
+
 def _problem(path: Path | str, message: str, hint: str = "") -> ProblemError:
     return ProblemError([Problem(display_path(path), 0, "", message, "io", hint)])
 
@@ -72,12 +77,12 @@ def check_input(path: Path | str, kind: str, what: str = "file", allow_dir: bool
     if stat.S_ISDIR(info.st_mode):
         if allow_dir:
             return info
-        raise _problem(path, f"is a folder, expected a {what}")
+        raise _problem(path, f"is a folder, expected {_a(what)}")
     if not stat.S_ISREG(info.st_mode):
         kind_name = ("a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device" if
                      stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else
                      "a socket" if stat.S_ISSOCK(info.st_mode) else "not a regular file")
-        raise _problem(path, f"is {kind_name}, expected a {what}")
+        raise _problem(path, f"is {kind_name}, expected {_a(what)}")
     limit = LIMITS[kind]
     if info.st_size > limit:
         raise _problem(path, f"is {info.st_size / MIB:.1f} MiB; a {what} may be at most {limit // MIB} MiB")
@@ -115,11 +120,11 @@ def check_output_dir(path: Path | str, what: str = "output folder") -> Path:
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise _problem(path, f"is a file, expected an {what}")
+        raise _problem(path, f"is a file, expected {_a(what)}")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise _problem(path, f"is a file, expected an {what}") from None
+        raise _problem(path, f"is a file, expected {_a(what)}") from None
     except OSError as exc:
         raise _problem(path, f"cannot create the {what}: {os_reason(exc)}") from None
     if not os.access(path, os.W_OK | os.X_OK):
@@ -137,7 +142,7 @@ def check_output_file(path: Path | str, what: str = "output file", force: bool =
     """
     path = Path(path)
     if path.is_dir():
-        raise _problem(path, f"is a folder, expected an {what} path")
+        raise _problem(path, f"is a folder, expected a path for {_a(what)}")
     if path.exists() or path.is_symlink():
         try:
             info = path.stat()

@@ -95,7 +95,7 @@ def load_run(run_dir: Path) -> dict:
         raise ProblemError([Problem(display_path(metrics_path), 0, "", f"missing: the manifest says the run "
                                     f"ended ({manifest['status']}), and a finished run writes metrics.json", "io")])
     else:
-        metrics = read_json(metrics_path, "metrics", "run metrics")
+        metrics = read_json(metrics_path, "metrics", "run metrics file")
     # NOTE: the model is read only once its convert step finished: a run killed mid-write leaves a partial file.
     converted = any(s["uses"] == "convert" and s["status"] == "ok" for s in manifest["steps"])
     tflite = run_dir / "model.tflite"
