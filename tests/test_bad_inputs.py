@@ -6,6 +6,7 @@ error, exit 3). Cases are data; see tests/bad_inputs/README.md for the format.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import resource
 import shutil
@@ -22,7 +23,8 @@ sys.path.insert(0, str(HERE))
 import builders  # noqa: E402
 
 MAKERS = ("write", "copy", "copytree", "mkdir", "fifo", "symlink", "build")
-CASE_KEYS = {"name", "command", "make", "exit", "expect", "slow", "timeout", "stdin"}
+CASE_KEYS = {"name", "command", "make", "exit", "expect", "slow", "timeout", "stdin", "needs"}
+HAVE_ML = importlib.util.find_spec("numpy") is not None and importlib.util.find_spec("tensorflow") is not None
 
 
 def _cases() -> list:
@@ -34,6 +36,10 @@ def _cases() -> list:
             assert case["name"] not in names, f"duplicate case name {case['name']}"
             names.add(case["name"])
             marks = [pytest.mark.slow] if case.get("slow") else []
+            if case.get("needs") == "ml" and not HAVE_ML:
+                marks.append(pytest.mark.skip(reason="needs the ml extra (a base install says so instead: see cli.yaml)"))
+            if case.get("needs") == "base" and HAVE_ML:
+                marks.append(pytest.mark.skip(reason="what a base install (no ml extra) says"))
             cases.append(pytest.param(case, id=f"{file.stem}:{case['name']}", marks=marks))
     return cases
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from advisor.run.paths import write_artifact
 
@@ -67,10 +66,14 @@ def finite(value):
         return {k: finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [finite(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
+    if isinstance(value, bool):
+        return value
+    # NOTE: numpy registers its scalars with the numbers ABCs, so this module needs no numpy: the report reads
+    # run states on a base install.
+    if isinstance(value, numbers.Integral):
         return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, Path):
         return str(value)
     return value
