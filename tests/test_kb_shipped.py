@@ -15,7 +15,7 @@ def kb():
 
 def test_minimum_counts(kb):
     counts = kb.counts()
-    assert counts["board"] >= 30
+    assert counts["board"] >= 80
     assert counts["framework"] >= 14
     assert counts["pitfall"] >= 40
     assert counts["guideline-step"] == 5
@@ -28,6 +28,26 @@ def test_every_entry_has_a_source(kb):
         assert entity.sources, entity.id
         for source in entity.sources:
             assert source.ref.strip(), entity.id
+
+
+def test_sources_are_external_documents(kb):
+    """The team's notes (shared/: seeds, guideline, data tables) are not sources; nor is memory."""
+    bad = []
+    for entity in kb.all():
+        for source in getattr(entity, "sources", ()):
+            if source.ref.startswith("shared/") or "/shared/" in source.ref or source.kind == "seed":
+                bad.append(f"{entity.id}: {source.kind} {source.ref}")
+            if "from memory" in source.note.lower():
+                bad.append(f"{entity.id}: a source 'from memory': {source.ref}")
+        if "from memory" in (getattr(entity, "notes", "") or "").lower():
+            bad.append(f"{entity.id}: notes say a value is from memory")
+    assert not bad, "\n".join(bad)
+
+
+def test_every_board_price_was_read_on_a_store_page(kb):
+    """A price is either null (unknown) or carries the page and the date it was read."""
+    bad = [b.id for b in kb.boards.values() if b.price_usd is not None and b.price_source is None]
+    assert not bad, f"prices without price_source: {bad}"
 
 
 def test_frameworks_the_seeds_and_users_name_are_present(kb):
