@@ -48,7 +48,8 @@ def synthetic_boards(kb: KnowledgeBase, n: int, seed: int = 7) -> dict:
         base = real[i % len(real)]
         data = base.model_dump(by_alias=True)
         data["id"] = f"{base.id}-s{i:05d}"
-        data["price_usd"] = round(base.price_usd * rng.uniform(0.5, 2.0), 2)
+        factor = rng.uniform(0.5, 2.0)  # NOTE: drawn for every board, so the sequence does not depend on the data
+        data["price_usd"] = round(base.price_usd * factor, 2) if base.price_usd is not None else None
         data["sram_kb"] = float(rng.choice(SRAM_CHOICES))
         if base.flash_kb:
             data["flash_kb"] = float(rng.choice(FLASH_CHOICES))
@@ -98,7 +99,7 @@ def time_load(kb: KnowledgeBase, boards: dict) -> tuple[float, float]:
         shutil.copytree(ROOT / "advisor" / "knowledge", tmp / "knowledge")
         shutil.copytree(ROOT / "advisor" / "recipes", tmp / "recipes")
         for board in boards.values():
-            data = board.model_dump(by_alias=True, exclude_none=True)
+            data = board.model_dump(by_alias=True, exclude_none=True) | {"price_usd": board.price_usd}  # null is a fact
             (tmp / "knowledge" / "boards" / f"{board.id}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
         t0 = time.perf_counter()
         load_kb(tmp / "knowledge")

@@ -64,7 +64,7 @@ def synthetic_kb(folder: Path, boards: int) -> Path:
     shutil.copytree(ROOT / "advisor" / "knowledge", folder / "knowledge")
     shutil.copytree(ROOT / "advisor" / "recipes", folder / "recipes")
     for board in synthetic_boards(load_kb(), boards).values():
-        data = board.model_dump(by_alias=True, exclude_none=True)
+        data = board.model_dump(by_alias=True, exclude_none=True) | {"price_usd": board.price_usd}  # null is a fact
         (folder / "knowledge" / "boards" / f"{board.id}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     return folder / "knowledge"
 
