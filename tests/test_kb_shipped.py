@@ -15,7 +15,7 @@ def kb():
 
 def test_minimum_counts(kb):
     counts = kb.counts()
-    assert counts["board"] >= 80
+    assert counts["board"] >= 90
     assert counts["framework"] >= 14
     assert counts["pitfall"] >= 40
     assert counts["guideline-step"] == 5
