@@ -1,4 +1,4 @@
-"""The four MLPerf Tiny reference architectures in Keras, and an int8 converter for them.
+"""The four MLPerf Tiny reference architectures in Keras (converted with ``profile.convert.to_int8``).
 
 Layer shapes follow the mlcommons/tiny training code (benchmark/training/*); trained weights are
 not needed to measure memory, so the weights are the initializer's, fixed by a seed. TensorFlow is
@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-SEED = 1234
+from advisor.profile.convert import SEED, to_int8  # noqa: F401 - to_int8 is the zoo's converter too
 
 
 def _keras():
@@ -116,29 +116,3 @@ def build(name: str):
     for layer in norms:
         layer.momentum = 0.99
     return model
-
-
-def to_int8(model, samples: int = 16, seed: int = SEED) -> bytes:
-    """Full-integer int8 .tflite (int8 input and output), calibrated on seeded random inputs."""
-    import numpy as np
-    import tensorflow as tf
-
-    shape = (1,) + tuple(int(d) for d in model.input_shape[1:])
-    rng = np.random.default_rng(seed)
-    data = [rng.standard_normal(shape).astype(np.float32) for _ in range(samples)]
-
-    def representative():
-        for x in data:
-            yield [x]
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
-        return converter.convert()

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
+
+from advisor.profile.convert import quantize_int8, run_converter
 
 
 def convert(saved_model: str, mode: str, representative: str | None) -> bytes:
@@ -30,18 +31,8 @@ def convert(saved_model: str, mode: str, representative: str | None) -> bytes:
         converter.target_spec.supported_types = [tf.float16]
     if mode == "int8":
         samples = np.load(representative, allow_pickle=False).astype(np.float32)
-
-        def dataset():
-            for x in samples:
-                yield [x[None, ...]]
-
-        converter.representative_dataset = dataset
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
-        return converter.convert()
+        quantize_int8(converter, (x[None, ...] for x in samples))
+    return run_converter(converter)
 
 
 def main(argv: list[str]) -> int:
