@@ -172,7 +172,8 @@ def kb_validate(path: Optional[Path] = typer.Argument(None, help="Knowledge-base
     if as_json:
         typer.echo(json.dumps({"ok": True, "cached": cached, **summary, "seconds": round(seconds, 3)}, indent=2))
         return
-    counts = ", ".join(f"{kind}s: {n}" for kind, n in summary["counts"].items())
+    counts = ", ".join(f"{'families' if kind == 'family' else kind + 's'}: {n}"
+                       for kind, n in summary["counts"].items())
     typer.echo(f"knowledge base OK: {summary['files']} files ({counts}) in {seconds:.2f} s"
                f"{' (cached)' if cached else ''}")
 
@@ -454,9 +455,89 @@ def run_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml 
     raise typer.Exit(outcome.exit_code)
 
 
+@app.command("search")
+def search_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml or .json)."),
+               model: Optional[Path] = typer.Option(None, "--model", "-m", help="Float Keras model; default: model.file "
+                                                                             "of the questionnaire."),
+               data: Path = typer.Option(..., "--data", "-d", help="An .npz with x_test/y_test, x_rep or x_train, and "
+                                                                   "x_train/y_train for retraining recipes."),
+               board: Optional[str] = typer.Option(None, "--board", help="Board id (default: the advice's top choice)."),
+               framework: Optional[str] = typer.Option(None, "--framework", help="Framework id (default: the advice's "
+                                                                                 "top choice on that board)."),
+               recipe: list[str] = typer.Option([], "--recipe", "-r", help="Limit the search to this int8 recipe "
+                                                                           "(repeatable; default: every feasible one)."),
+               family: Optional[str] = typer.Option(None, "--family", help="Architecture family to vary (default: the "
+                                                                           "model's, when it is one; 'none' to keep "
+                                                                           "the architecture)."),
+               trials: int = typer.Option(12, "--trials", "-n", min=1, max=100_000,
+                                          help="Trials in the study in all (a continued study counts its earlier ones)."),
+               timeout: Optional[float] = typer.Option(None, "--timeout", min=1.0, help="Stop starting trials after "
+                                                                                        "this many seconds."),
+               workers: int = typer.Option(1, "--workers", "-w", min=1, max=64, help="Worker processes on this machine."),
+               storage: Optional[str] = typer.Option(None, "--storage", help="Optuna storage shared by every worker: a "
+                                                     "journal file (default: runs/<study>/journal.log), "
+                                                     "sqlite:///FILE.db or postgresql://USER@HOST/DB."),
+               study: Optional[str] = typer.Option(None, "--study", help="Study name (default: from the inputs; the "
+                                                                         "same name continues or joins a study)."),
+               seed: int = typer.Option(0, "--seed", help="Seed of the sampler and of every run."),
+               runs: Path = typer.Option(Path("runs"), "--runs", help="Folder that receives runs/<study>/."),
+               as_json: bool = typer.Option(False, "--json", help="Print pareto.json instead of the table."),
+               knowledge: Optional[Path] = KnowledgePath) -> None:
+    """Search recipe and architecture parameters under the board's budget (Optuna, multi-objective): TFLM accuracy,
+    flash and latency on the board, with RAM, flash and latency budgets as constraints. Every point of the front is
+    a real run (runs/<study>/trials/<id>/). Writes runs/<study>/pareto.json; exit 0 with a feasible point, 1 with
+    none, 2 on bad input, 130 interrupted.
+    """
+    from rich.console import Console
+
+    from advisor.console.search import front_table, progress_printer
+    from advisor.files import check_output_dir
+    from advisor.questionnaire.requirements import load_requirements
+
+    require_ml("search")
+    import importlib.util
+
+    if importlib.util.find_spec("optuna") is None:
+        fail([Problem("<install>", 0, "", "search needs optuna", "usage",
+                      "install it with: pip install 'tinyml-advisor[ml]'")])
+    from advisor.search.command import Options, prepare, run_search
+
+    console = Console(stderr=True)
+    kb = _load(knowledge)
+    req = load_requirements(requirements, kb)
+    model_path = model or req.model_file
+    if model_path is None:
+        fail([Problem("--model", 0, "", "no model: pass --model or set model.file in the questionnaire", "usage")])
+    check_output_dir(runs, "runs folder")
+    opts = Options(requirements, Path(model_path), data, board, framework, list(recipe), family, trials, timeout,
+                   workers, storage, study, seed, runs, knowledge)
+    prepared = prepare(opts, kb, req)
+    for note in prepared.notes:
+        console.print(f"note: {note}")
+    plan = prepared.plan
+    console.print(f"study {plan['study']} ({plan['storage']}): {plan['board']} + {plan['framework']}, recipes "
+                  f"{', '.join(plan['recipes'])}{', family ' + plan['family'] if plan['family'] else ''}; "
+                  f"{workers} worker(s), {trials} trials")
+    code, doc = run_search(prepared, workers, progress_printer(console, trials))
+    for w in doc["workers"]:
+        if w["exit_code"] not in (0, EXIT_INTERRUPTED):
+            console.print(f"[red]worker {w['index']} exited with code {w['exit_code']}[/red]: see "
+                          f"{prepared.study_dir / w['log']}")
+    if as_json:
+        echo_json(doc)
+    else:
+        Console().print(front_table(doc)) if doc["front"] else console.print(
+            "no feasible point: " + "; ".join(sorted({b for p in doc["infeasible"] for b in p["broken"]})[:5]
+                                              or [f["reason"] for f in doc["failed"]][:3] or ["no trial finished"]))
+        console.print(f"pareto front: {prepared.study_dir / 'pareto.json'}")
+    raise typer.Exit(code)
+
+
 @app.command("report")
 def report_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml or .json)."),
                run_dir: Optional[Path] = typer.Option(None, "--run", help="A runs/<id> folder to include."),
+               search_dir: Optional[Path] = typer.Option(None, "--search", help="A runs/<study> folder of `search`: "
+                                                         "its Pareto front, and the chosen point's run (unless --run)."),
                out: Path = typer.Option(Path("report"), "--output", "-o", help="Folder for the report files."),
                formats: str = typer.Option("md,json,html", "--format", help="Comma-separated: md, json, html (written and "
                                                                            "printed in this order)."),
@@ -484,7 +565,13 @@ def report_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.ya
     kb = _load(knowledge)
     req = load_requirements(requirements, kb)
     run = load_run(run_dir) if run_dir else None
-    report = build_report(req, kb, run)
+    search = None
+    if search_dir is not None:
+        from advisor.report.runfiles import load_search
+
+        search, chosen_run = load_search(search_dir)
+        run = run or chosen_run
+    report = build_report(req, kb, run, search=search)
     for path in write(report, out, wanted, force=force):
         typer.echo(str(path))
     worst = report["worst_severity"]

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from advisor.kb.entities import (Board, Constraint, Framework, GuidelineStep, OperatorSet, Pitfall, Recipe, ReferenceModel,
-                     Strict, Technique, Throughput, Tool)
+from advisor.kb.entities import (Board, Constraint, Family, Framework, GuidelineStep, OperatorSet, Pitfall, Recipe,
+                                 ReferenceModel, SearchSpace, Strict, Technique, Throughput, Tool)
 from advisor.resources import RECIPES
 from advisor.rules.core import Condition, Template
 
@@ -23,8 +23,12 @@ KINDS: dict[str, tuple[str, str, type[Strict]]] = {
     "reference-models": ("reference-model", "reference-model", ReferenceModel),
     "throughput": ("throughput", "throughput", Throughput),
     "constraints": ("constraint", "constraint", Constraint),
+    "search-spaces": ("search-space", "search-space", SearchSpace),
+    "families": ("family", "family", Family),
     "recipes": ("recipe", "recipe", Recipe),
 }
+# Kinds that are the project's own choices, not published facts: they carry notes, not sources.
+OWN_KINDS = ("recipe", "search-space", "family")
 RECIPES_FOLDER = "recipes"  # lives next to knowledge/, not inside it
 KIND_NAMES = tuple(kind for _schema, kind, _cls in KINDS.values())
 
@@ -127,6 +131,14 @@ class KnowledgeBase:
     @property
     def recipes(self) -> dict[str, Recipe]:
         return self.entities["recipe"]  # type: ignore[return-value]
+
+    @property
+    def search_spaces(self) -> dict[str, SearchSpace]:
+        return self.entities["search-space"]  # type: ignore[return-value]
+
+    @property
+    def families(self) -> dict[str, Family]:
+        return self.entities["family"]  # type: ignore[return-value]
 
     def counts(self) -> dict[str, int]:
         return {kind: len(items) for kind, items in self.entities.items()}

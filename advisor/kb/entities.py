@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -337,3 +337,44 @@ class Recipe(Strict):
     quantization: ConvertedQuantization
     steps: tuple[RecipeStep, ...]
     notes: str = ""
+
+
+class SearchRange(Strict):
+    """A parameter's search range: ``low``..``high`` (optionally stepped or log-scaled) or a list of choices."""
+
+    low: Optional[float] = None
+    high: Optional[float] = None
+    step: Optional[float] = None
+    log: bool = False
+    choices: Optional[tuple[Union[bool, int, float, str], ...]] = None
+
+
+class SearchSpace(Strict):
+    """The ranges the search explores for recipe-step parameters (ours: the reasons are in ``notes``)."""
+
+    id: str
+    name: str
+    description: str
+    notes: str
+    steps: dict[str, dict[str, SearchRange]]
+    sources: tuple[Source, ...] = ()
+
+
+class FamilyTraining(Strict):
+    epochs: int
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+
+
+class Family(Strict):
+    """An architecture family the search can vary; its builder is in the catalog (advisor.kb.families)."""
+
+    id: str
+    name: str
+    description: str
+    notes: str
+    kind: Literal["classification", "autoencoder"]
+    tasks: tuple[Task, ...]
+    train: FamilyTraining
+    space: dict[str, SearchRange]
+    sources: tuple[Source, ...] = ()

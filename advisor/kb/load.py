@@ -159,6 +159,7 @@ def load_kb(root: Path | str = KNOWLEDGE, recipes: Path | str | None = None) -> 
     problems += _compile_rules(kb)
     problems += _compile_constraints(kb)
     problems += _check_recipe_steps(kb)
+    problems += _check_search(kb)
     if problems:
         raise ProblemError(problems)
     return kb
@@ -264,6 +265,22 @@ def _compile_constraints(kb: KnowledgeBase) -> list[Problem]:
             continue
         reads = fields_read(c.holds)
         kb.constraints[c.id] = CompiledConstraint(c, holds, explain, compiled.get("need"), reads, stage_of(reads))
+    return problems
+
+
+def _check_search(kb: KnowledgeBase) -> list[Problem]:
+    """Search spaces and families name catalog steps, builders and parameters, with ranges inside their limits."""
+    from advisor.kb.families import check_family, check_space
+    from advisor.kb.steps import default_registry
+
+    registry = default_registry()
+    problems = []
+    checks = [(s, check_space(s, registry)) for s in kb.search_spaces.values()]
+    checks += [(f, check_family(f)) for f in kb.families.values()]
+    for entity, found in checks:
+        loc = kb.where[entity.id]
+        problems += [Problem(loc.file, line_of(loc.lines, path), json_path(path), message, "search")
+                     for path, message in found]
     return problems
 
 

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from advisor.solve.advice import build_advice
-from advisor.report.charts import bars_svg, memory_svg, scatter_svg
+from advisor.report.charts import front_svg, bars_svg, memory_svg, scatter_svg
 from advisor.report.runfiles import load_run  # noqa: F401 - the report command's entry point
 from advisor.solve.explain import pitfalls_of
 from advisor.kb.base import KnowledgeBase
@@ -49,8 +49,10 @@ def usd(value: float | None, unit: bool = True) -> str:
     return f"{value:g} USD" if unit else f"{value:g}"
 
 
-def build_report(req: Requirements, kb: KnowledgeBase, run: dict | None = None, top: int = 3) -> dict:
-    """The report model (pure data plus the charts as SVG text)."""
+def build_report(req: Requirements, kb: KnowledgeBase, run: dict | None = None, top: int = 3,
+                 search: dict | None = None) -> dict:
+    """The report model (pure data plus the charts as SVG text); ``search`` is a study's pareto.json, whose
+    chosen point's run is ``run`` when that run is on this machine."""
     from advisor.profile.model import load_model
 
     profile = load_model(Path(run["tflite"])) if run and run.get("tflite") else None
@@ -67,7 +69,8 @@ def build_report(req: Requirements, kb: KnowledgeBase, run: dict | None = None, 
     charts = {"memory": bars_svg(advice["recommendations"]) if advice["recommendations"] else "",
               "layers": memory_svg(profile, best.est["ram_avail_kb"] if best else None,
                                    f"{best.board} RAM" if best else "") if profile else "",
-              "accuracy": scatter_svg(_accuracy_points(run)) if run else ""}
+              "accuracy": scatter_svg(_accuracy_points(run)) if run else "",
+              "search": front_svg(search) if search else ""}
     worst = max((SEVERITIES.index(r.severity) for r in risks), default=-1)
     return {
         "project": req.project, "task": req.task,
@@ -78,6 +81,7 @@ def build_report(req: Requirements, kb: KnowledgeBase, run: dict | None = None, 
         "rejected": advice["why_not"], "relaxations": advice["relaxations"],
         "summary": advice["summary"],
         "run": _run_summary(run) if run else None,
+        "search": _search_summary(search, run) if search else None,
         "steps": steps,
         "risk_counts": {s: sum(1 for r in risks if r.severity == s) for s in reversed(SEVERITIES)},
         "worst_severity": SEVERITIES[worst] if worst >= 0 else None,
@@ -208,6 +212,29 @@ def _metric_text(block: dict | None) -> str:
     if "accuracy" in block:
         return f"{block['accuracy']:.2f}%"
     return f"AUC {block['auc']:.3f}"
+
+
+def _search_summary(doc: dict, run: dict | None) -> dict:
+    """What the report shows of a search: counts, the front, the chosen point against the best shipped recipe."""
+    chosen = next((p for p in doc["front"] if p["trial"] == doc["chosen"]), None)
+    fixed = doc["best_fixed_recipe"]
+    gain = None
+    if chosen and fixed:
+        gain = {"accuracy_pp": round(chosen["accuracy_pct"] - fixed["accuracy_pct"], 2),
+                "flash_pct": round(100.0 * (chosen["flash_bytes"] - fixed["flash_bytes"]) / fixed["flash_bytes"], 1)
+                if fixed["flash_bytes"] else None}
+    front = [{"trial": p["trial"], "recipe": p["recipe"], "shipped": p["fixed_recipe"],
+              "params": ", ".join(f"{k}={v}" for k, v in p["params"].items()),
+              "accuracy_pct": p["accuracy_pct"], "flash_kib": round(p["flash_bytes"] / 1024, 1),
+              "arena_kib": round((p["arena_bytes"] or 0) / 1024, 1), "latency_ms": round(p["latency_ms"], 2),
+              "run_id": p["run_id"], "chosen": p["trial"] == doc["chosen"]} for p in doc["front"]]
+    return {"study": doc["study"], "board": doc["board"], "framework": doc["framework"], "family": doc["family"],
+            "counts": doc["counts"], "front": front, "chosen": doc["chosen"], "gain": gain,
+            "best_fixed": {"trial": fixed["trial"], "recipe": fixed["recipe"], "accuracy_pct": fixed["accuracy_pct"],
+                           "flash_kib": round(fixed["flash_bytes"] / 1024, 1)} if fixed else None,
+            "chosen_run_here": run is not None,
+            "infeasible": [{"trial": p["trial"], "broken": "; ".join(p["broken"])} for p in doc["infeasible"]][:20],
+            "failed": doc["failed"][:20]}
 
 
 def _run_summary(run: dict) -> dict:

@@ -129,3 +129,57 @@ def scatter_svg(points: list[tuple[str, float, float]]) -> str:
         parts.append(f'<text x="{px(x) + 8:.1f}" y="{py(acc) + 4:.1f}">{escape(label)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def front_svg(doc: dict) -> str:
+    """A search's Pareto front: TFLM accuracy against flash (log axis), the chosen point and the best recipe as
+    shipped marked; each point's tooltip has its latency and recipe."""
+    import math
+
+    points = list(doc["front"])
+    fixed = doc.get("best_fixed_recipe")
+    if fixed and all(p["trial"] != fixed["trial"] for p in points):
+        points.append(fixed)
+    if not points:
+        return ""
+    width, height, left, bottom, top_m, right = 560, 280, 60, 50, 30, 120
+    xs = [math.log10(max(p["flash_bytes"], 1)) for p in points]
+    ys = [p["accuracy_pct"] for p in points]
+    x_lo, x_hi = min(xs) - 0.1, max(xs) + 0.1
+    y_lo, y_hi = min(ys) - 1, max(ys) + 1
+    pw, ph = width - left - right, height - top_m - bottom
+
+    def px(x: float) -> float:
+        return left + pw * (x - x_lo) / (x_hi - x_lo)
+
+    def py(y: float) -> float:
+        return top_m + ph * (1 - (y - y_lo) / (y_hi - y_lo))
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11" role="img" '
+             f'aria-label="Pareto front of the search">', '<title>Pareto front: accuracy against flash</title>',
+             f'<line x1="{left}" y1="{top_m + ph}" x2="{left + pw}" y2="{top_m + ph}" stroke="#888"/>',
+             f'<line x1="{left}" y1="{top_m}" x2="{left}" y2="{top_m + ph}" stroke="#888"/>',
+             f'<text x="{left + pw / 2}" y="{height - 12}" text-anchor="middle">model flash, bytes (log scale)</text>',
+             f'<text x="14" y="{top_m + ph / 2}" transform="rotate(-90 14 {top_m + ph / 2})" '
+             f'text-anchor="middle">TFLM accuracy (%, AUC x100)</text>']
+    for e in range(math.ceil(x_lo), math.floor(x_hi) + 1):
+        parts.append(f'<text x="{px(e):.1f}" y="{top_m + ph + 14}" text-anchor="middle">{10 ** e:,.0f}</text>')
+    for frac in (0.0, 0.5, 1.0):
+        y = y_lo + frac * (y_hi - y_lo)
+        parts.append(f'<text x="{left - 4}" y="{py(y) + 4:.1f}" text-anchor="end">{y:.1f}</text>')
+    ordered = sorted(zip(points, xs), key=lambda q: q[1])
+    on_front = [(p, x) for p, x in ordered if any(f["trial"] == p["trial"] for f in doc["front"])]
+    if len(on_front) > 1:
+        path = " ".join(f"{px(x):.1f},{py(p['accuracy_pct']):.1f}" for p, x in on_front)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="#4a7ab5" stroke-dasharray="4 3"/>')
+    for p, x in ordered:
+        chosen = p["trial"] == doc["chosen"]
+        colour = "#c0392b" if chosen else ("#888" if p["fixed_recipe"] else "#4a7ab5")
+        label = f"#{p['trial']}" + (" chosen" if chosen else "") + (" shipped" if p["fixed_recipe"] else "")
+        parts.append(f'<circle cx="{px(x):.1f}" cy="{py(p["accuracy_pct"]):.1f}" r="{6 if chosen else 5}" '
+                     f'fill="{colour}"><title>trial {p["trial"]} {escape(p["recipe"] or "")}: '
+                     f'{p["flash_bytes"]:,} bytes, {p["accuracy_pct"]:.2f} %, {p["latency_ms"]:.2f} ms</title></circle>')
+        parts.append(f'<text x="{px(x) + 8:.1f}" y="{py(p["accuracy_pct"]) + 4:.1f}">{escape(label)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"

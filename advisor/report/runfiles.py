@@ -102,3 +102,24 @@ def load_run(run_dir: Path) -> dict:
     return {"dir": str(run_dir), "manifest": manifest, "metrics": metrics, "complete": complete,
             "state": state.state, "state_reason": state.reason,
             "tflite": str(tflite) if converted and tflite.is_file() else None}
+
+
+def load_search(study_dir: Path) -> tuple[dict, dict | None]:
+    """A search study folder's pareto.json (valid against its schema) and the chosen point's run, when it is here.
+
+    Returns:
+        (the pareto document, ``load_run`` of the chosen point's run folder or None when there is no chosen
+        point or its run was made on another machine).
+    Raises:
+        ProblemError: no such folder, no pareto.json, or one that is unreadable or invalid.
+    """
+    study_dir = Path(study_dir)
+    check_input(study_dir, "run", "search study folder", allow_dir=True)
+    path = study_dir / "pareto.json"
+    if not path.exists() and not path.is_symlink():
+        raise ProblemError([Problem(display_path(study_dir), 0, "", "not a search study folder (no pareto.json)", "io",
+                                    "pass the runs/<study>/ folder that `tinyml-advisor search` wrote")])
+    doc = read_json(path, "pareto", "search result")
+    chosen = next((p for p in doc["front"] if p["trial"] == doc["chosen"]), None)
+    run_dir = study_dir / chosen["run_dir"] if chosen and chosen["run_dir"] else None
+    return doc, (load_run(run_dir) if run_dir is not None and run_dir.is_dir() else None)

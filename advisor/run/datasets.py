@@ -91,44 +91,19 @@ def vibration(seed: int = 0) -> dict:
 
 
 DATA = {"digits": digits, "imu-gestures": imu_gestures, "vibration": vibration}
+# Each example's baseline: an architecture family at its defaults (advisor.run.families), and its epochs.
+FAMILY = {"digits": "digits-cnn", "imu-gestures": "imu-cnn", "vibration": "dense-autoencoder"}
 
 
 def baseline(name: str, data: dict, seed: int = 0):
-    """Train the example's float Keras model (TensorFlow imported here)."""
-    from advisor.run.steps.runctx import keras
+    """Train the example's float Keras model: its family at the defaults, trained as the family's entry says."""
+    from advisor.kb.cache import load_cached
+    from advisor.run.families import build, train
 
-    k = keras()
-    k.utils.set_random_seed(seed)
-    L = k.layers
-    if name == "digits":
-        inp = k.Input((8, 8, 1))
-        x = L.MaxPooling2D(2)(L.Conv2D(32, 3, padding="same", activation="relu")(inp))
-        x = L.MaxPooling2D(2)(L.Conv2D(64, 3, padding="same", activation="relu")(x))
-        x = L.Dense(128, activation="relu")(L.Flatten()(x))
-        model, epochs = k.Model(inp, L.Dense(10, activation="softmax")(x)), 20
-    elif name == "imu-gestures":
-        inp = k.Input((64, 3, 1))
-        x = L.Conv2D(16, (5, 3), activation="relu")(inp)
-        x = L.MaxPooling2D((2, 1))(L.Conv2D(32, (5, 1), activation="relu")(x))
-        x = L.Dense(32, activation="relu")(L.Flatten()(x))
-        model, epochs = k.Model(inp, L.Dense(len(GESTURES), activation="softmax")(x)), 15
-    elif name == "vibration":
-        inp = k.Input((64,))
-        x = L.Dense(256, activation="relu")(inp)
-        x = L.Dense(64, activation="relu")(x)
-        x = L.Dense(8, activation="relu")(x)
-        x = L.Dense(64, activation="relu")(x)
-        x = L.Dense(256, activation="relu")(x)
-        model, epochs = k.Model(inp, L.Dense(64)(x)), 60
-    else:
-        raise KeyError(name)
-    if name == "vibration":
-        model.compile(optimizer=k.optimizers.Adam(1e-3), loss="mse")
-        model.fit(data["x_train"], data["x_train"], epochs=epochs, batch_size=32, shuffle=True, verbose=0)
-    else:
-        model.compile(optimizer=k.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
-        model.fit(data["x_train"], data["y_train"], epochs=epochs, batch_size=32, shuffle=True, verbose=0)
+    family = load_cached()[0].families[FAMILY[name]]
+    classes = 0 if family.kind == "autoencoder" else int(data["y_train"].max()) + 1
+    model = build(family.id, data["x_train"].shape[1:], classes, seed=seed)
+    train(model, data, family.kind, family.train, seed)
     return model
 
 

@@ -88,7 +88,7 @@ def write_json(path: Path, data: dict) -> None:
     write_artifact(path, json.dumps(finite(data), indent=2, allow_nan=False) + "\n")
 
 
-def _alive(process: dict) -> tuple[bool, str]:
+def process_alive(process: dict) -> tuple[bool, str]:
     """(alive, why not) for a process record made on this host."""
     pid = process.get("pid")
     if not isinstance(pid, int) or pid <= 0:
@@ -122,7 +122,7 @@ def _running_state(manifest: dict, path: Path) -> RunState:
         if age > STALE_SECONDS:
             return RunState("incomplete", f"started {where}, no progress for {age / 3600:.0f} h: it died{at}")
         return RunState("running", f"running {where}{at} (its process cannot be checked from here)")
-    alive, why = _alive(process)
+    alive, why = process_alive(process)
     if not alive:
         return RunState("incomplete", f"the run stopped without finishing{at}: {why} (killed, or the machine "
                                       "went down)")

@@ -119,7 +119,9 @@ def run_recipe(kb: KnowledgeBase, recipe: Recipe, model: Path, data_path: Path, 
               "data": {"path": str(data_path), "sha256": sha256(data_path)}}
     if requirements is not None:
         inputs["requirements"] = {"path": str(requirements), "sha256": sha256(requirements)}
-    digest = hashlib.sha256(json.dumps([inputs, recipe.id, seed], sort_keys=True).encode()).hexdigest()
+    # NOTE: the step parameters are part of the digest: a search runs one recipe with many parameter sets.
+    params = [[s.id, s.with_] for s in recipe.steps]
+    digest = hashlib.sha256(json.dumps([inputs, recipe.id, params, seed], sort_keys=True).encode()).hexdigest()
     with interrupt.SignalGuard() as signals:
         run_dir = new_run_dir(runs, recipe.id, digest)
         manifest = _manifest(kb, recipe, run_dir, seed, inputs)

@@ -53,14 +53,18 @@ def candidate_context(sol: Solution, kb: KnowledgeBase, board: str, fw: str, rec
 
 def estimated_context(sol: Solution, kb: KnowledgeBase, board: str, fw: str, recipe: str) -> dict:
     """The rule context of one stack estimated from scratch, as the solver estimates it."""
+    return stack_context(sol.req, sol.basis, kb, board, fw, recipe)
+
+
+def stack_context(req, basis, kb: KnowledgeBase, board: str, fw: str, recipe: str) -> dict:
+    """The rule context of (board, framework, recipe) for ``req`` and the model ``basis``, feasible or not."""
     ents = contexts_for(kb)
     b, f, r = kb.boards[board], kb.frameworks[fw], kb.recipes[recipe]
     kernel = "reference" if is_float(r) else kernel_for(b, f)
     rate = throughput_for(b.mcu.main_core.core, kernel, b.npu.kind if b.npu else None, kb)
-    ops, _checked = unsupported_ops(f, r, sol.basis, kb)
-    est = estimate(b, sol.basis, f, r, recipe_part(r, sol.basis, kb), ops, rate, kernel, sol.req, kb,
-                   runtime_kb(f, kb))
-    return context_for(sol.req.context(), sol.basis.context(), ents.boards[board], ents.frameworks[fw],
+    ops, _checked = unsupported_ops(f, r, basis, kb)
+    est = estimate(b, basis, f, r, recipe_part(r, basis, kb), ops, rate, kernel, req, kb, runtime_kb(f, kb))
+    return context_for(req.context(), basis.context(), ents.boards[board], ents.frameworks[fw],
                        ents.recipes[recipe], est)
 
 
