@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from advisor.kb.entities import (Board, Constraint, Family, Framework, GuidelineStep, OperatorSet, Pitfall, Recipe,
+from advisor.kb.entities import (Board, Constraint, Family, Framework, GuidelineStep, OperatorSet, Pitfall, Ranking, Recipe,
                                  ReferenceModel, SearchSpace, Strict, Technique, Throughput, Tool)
 from advisor.resources import RECIPES
 from advisor.rules.core import Condition, Template
@@ -25,10 +25,11 @@ KINDS: dict[str, tuple[str, str, type[Strict]]] = {
     "constraints": ("constraint", "constraint", Constraint),
     "search-spaces": ("search-space", "search-space", SearchSpace),
     "families": ("family", "family", Family),
+    "ranking": ("ranking", "ranking", Ranking),
     "recipes": ("recipe", "recipe", Recipe),
 }
 # Kinds that are the project's own choices, not published facts: they carry notes, not sources.
-OWN_KINDS = ("recipe", "search-space", "family")
+OWN_KINDS = ("recipe", "search-space", "family", "ranking")
 RECIPES_FOLDER = "recipes"  # lives next to knowledge/, not inside it
 KIND_NAMES = tuple(kind for _schema, kind, _cls in KINDS.values())
 
@@ -139,6 +140,10 @@ class KnowledgeBase:
     @property
     def families(self) -> dict[str, Family]:
         return self.entities["family"]  # type: ignore[return-value]
+
+    @property
+    def rankings(self) -> dict[str, Ranking]:
+        return self.entities["ranking"]  # type: ignore[return-value]
 
     def counts(self) -> dict[str, int]:
         return {kind: len(items) for kind, items in self.entities.items()}

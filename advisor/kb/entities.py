@@ -378,3 +378,21 @@ class Family(Strict):
     train: FamilyTraining
     space: dict[str, SearchRange]
     sources: tuple[Source, ...] = ()
+
+
+class RankingTerm(Strict):
+    weight: float
+    params: dict[str, float] = Field(default_factory=dict)
+    reason: str
+
+
+class Ranking(Strict):
+    """How the solver ranks feasible stacks: a weight, parameters and a reason per term (ours: notes, no sources)."""
+
+    id: str
+    name: str
+    description: str
+    notes: str = ""
+    terms: dict[str, RankingTerm]
+    tie_break: str
+    sources: tuple[Source, ...] = ()

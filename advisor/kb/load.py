@@ -269,7 +269,8 @@ def _compile_constraints(kb: KnowledgeBase) -> list[Problem]:
 
 
 def _check_search(kb: KnowledgeBase) -> list[Problem]:
-    """Search spaces and families name catalog steps, builders and parameters, with ranges inside their limits."""
+    """Search spaces and families name catalog steps, builders and parameters, with ranges inside their limits;
+    rankings name catalog terms with their parameters."""
     from advisor.kb.families import check_family, check_space
     from advisor.kb.steps import default_registry
 
@@ -277,6 +278,9 @@ def _check_search(kb: KnowledgeBase) -> list[Problem]:
     problems = []
     checks = [(s, check_space(s, registry)) for s in kb.search_spaces.values()]
     checks += [(f, check_family(f)) for f in kb.families.values()]
+    from advisor.kb.ranking import check_ranking
+
+    checks += [(r, check_ranking(r)) for r in kb.rankings.values()]
     for entity, found in checks:
         loc = kb.where[entity.id]
         problems += [Problem(loc.file, line_of(loc.lines, path), json_path(path), message, "search")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor.kb.base import KnowledgeBase
+from advisor.kb.ranking import TERMS, default_ranking
 from advisor.problems import Problem, ProblemError, did_you_mean, display_path, json_path
 from advisor.kb.schemas import schema, validate
 from advisor.kb.yamlio import LineMap, describe_type, excerpt, line_of, load_yaml_file
@@ -21,7 +22,7 @@ TASK_INPUT = {"keyword-spotting": "audio", "visual-wake-words": "image", "image-
               "other": "other"}
 MODEL_SUFFIXES = {".tflite": "tflite", ".keras": "keras", ".h5": "h5", ".hdf5": "h5"}
 TFLITE_IDENTIFIER = b"TFL3"
-WEIGHT_KEYS = ("cost", "energy", "latency", "accuracy", "maturity", "reuse")
+WEIGHT_KEYS = tuple(TERMS)  # the ranking terms (advisor.kb.ranking)
 
 
 def _default(*path: str) -> Any:
@@ -172,7 +173,8 @@ def from_mapping(data: dict, kb: KnowledgeBase, name: str = "<requirements>", li
         bad(("unit_cost_usd",), f"the forced board {board.id} costs {board.price_usd:g} USD, over this ceiling")
     if problems:
         raise ProblemError(problems)
-    weights = {k: float(data.get("weights", {}).get(k, _default("weights", k))) for k in WEIGHT_KEYS}
+    ranking = default_ranking(kb)
+    weights = {k: float(data.get("weights", {}).get(k, ranking.terms[k].weight)) for k in WEIGHT_KEYS}
     return Requirements(
         project=data["project"], task=task,
         input_kind=data.get("input", {}).get("kind", TASK_INPUT[task]),

@@ -11,7 +11,8 @@ from dataclasses import asdict
 from advisor.solve.context import contexts_for
 from advisor.solve.explain import Relaxation, WhyNot, pitfalls_of, relaxations, why_not
 from advisor.kb.base import KnowledgeBase
-from advisor.solve.solver import PENALTIES, TIE_BREAK, Candidate, Solution, pareto_front
+from advisor.kb.ranking import TERMS, default_ranking
+from advisor.solve.solver import Candidate, Solution, pareto_front
 
 SCHEMA_ID = "https://tinyml-advisor.dev/schemas/advice.schema.json"
 EST_FIELDS = ("ram_kb", "ram_avail_kb", "arena_kb", "flash_kb", "flash_avail_kb", "model_flash_kb", "latency_ms",
@@ -35,7 +36,7 @@ def build_advice(sol: Solution, kb: KnowledgeBase, top: int = 5, why: tuple[str,
                   "int8_bytes": sol.basis.int8_bytes, "int8_arena_bytes": sol.basis.int8_arena_bytes,
                   "ops": list(sol.basis.ops), "note": sol.basis.note},
         "knowledge_base": {"digest": kb.digest, "counts": kb.counts()},
-        "ranking": {"weights": dict(req.weights), "penalties": dict(PENALTIES), "tie_break": TIE_BREAK},
+        "ranking": _ranking(kb, req),
         "summary": {**sol.counts, "rejections": dict(sorted(sol.rejections_by_constraint.items(),
                                                             key=lambda kv: (-kv[1], kv[0])))},
         "recommendations": [candidate_data(c, sol, kb, boards) for c in sol.candidates[:top]],
@@ -64,6 +65,7 @@ def candidate_data(c: Candidate, sol: Solution, kb: KnowledgeBase, boards: dict,
     if brief:
         return data
     data["penalties"] = {k: round(v, 6) for k, v in c.penalties.items()}
+    data["unknown_terms"] = sorted(c.unknown)
     data["basis"] = {"latency": c.latency_basis,
                      "operators": "checked against the framework's operator set" if c.ops_checked
                      else "not checked: the knowledge base has no operator set for this framework",
@@ -98,3 +100,15 @@ def why_not_data(w: WhyNot) -> dict:
 
 def _num(value):
     return round(value, 4) if isinstance(value, float) else value
+
+
+def _ranking(kb: KnowledgeBase, req) -> dict:
+    """The ranking as data: each term's weight (the questionnaire's, else the knowledge base's), what it
+    measures, its parameters and why."""
+    rk = default_ranking(kb)
+    return {"weights": dict(req.weights), "tie_break": rk.tie_break,
+            "penalties": {name: TERMS[name][1] for name in TERMS},
+            "terms": {name: {"weight": req.weights[name], "default_weight": t.weight, "params": dict(t.params),
+                             "measures": TERMS[name][1], "reason": " ".join(t.reason.split())}
+                      for name, t in rk.terms.items()},
+            "existing_board_first": bool(req.existing_board) and req.weights.get("reuse", 0.0) > 0}

@@ -17,6 +17,7 @@ from advisor.kb.base import KnowledgeBase
 from advisor.kb.entities import SEVERITIES
 from advisor.problems import Problem, ProblemError, did_you_mean
 from advisor.rules.core import EvaluationError, evaluation_problem, fields_read, format_value, project, vocabulary
+from advisor.solve.risks import FiredPitfall, pitfalls_for  # noqa: F401 - re-exported
 from advisor.solve.solver import Candidate, Solution, context_for, solve
 
 STAGE_ORDER = ("board", "fw", "recipe", "board-fw", "fw-recipe", "board-recipe", "candidate")
@@ -27,17 +28,6 @@ class Violation:
     constraint: str
     name: str
     message: str
-
-
-@dataclass(frozen=True)
-class FiredPitfall:
-    id: str
-    name: str
-    severity: str
-    step: str
-    evidence: str
-    mitigation: str
-    sources: tuple[str, ...]
 
 
 def candidate_context(sol: Solution, kb: KnowledgeBase, board: str, fw: str, recipe: str) -> dict:
@@ -82,37 +72,11 @@ def violations(ctx: dict, kb: KnowledgeBase, stages: tuple[str, ...] = STAGE_ORD
     return out
 
 
-def pitfalls_for(ctx: dict, kb: KnowledgeBase) -> list[FiredPitfall]:
-    """Every pitfall whose condition fires in ``ctx``, most severe first."""
-    fired = []
-    reads = _pitfall_reads(kb)
-    for pid, rule in sorted(kb.rules.items()):
-        try:
-            fires = rule.condition(project(ctx, reads[pid])) is True
-            evidence = rule.evidence.render(ctx) if fires else ""
-        except EvaluationError as exc:
-            raise evaluation_problem("pitfall", pid, "condition", exc, kb.where.get(pid)) from None
-        if fires:
-            p = rule.pitfall
-            fired.append(FiredPitfall(p.id, p.name, p.severity, p.step, evidence, p.mitigation,
-                                      tuple(s.ref for s in p.sources)))
-    fired.sort(key=lambda p: (-SEVERITIES.index(p.severity), p.id))
-    return fired
-
-
 def pitfalls_of(sol: Solution, kb: KnowledgeBase, key: tuple[str, str, str]) -> list[FiredPitfall]:
     """The pitfalls that fire for a stack, computed once per solution from its record."""
     if key not in sol.fired:
         sol.fired[key] = pitfalls_for(candidate_context(sol, kb, *key), kb)
     return sol.fired[key]
-
-
-def _pitfall_reads(kb: KnowledgeBase) -> dict[str, frozenset]:
-    cached = getattr(kb, "_pitfall_reads", None)
-    if cached is None:
-        cached = {pid: fields_read(rule.pitfall.condition) for pid, rule in kb.rules.items()}
-        kb._pitfall_reads = cached  # type: ignore[attr-defined]
-    return cached
 
 
 @dataclass

@@ -7,14 +7,13 @@ estimates are computed. Each constraint's result is memoized on the values it re
 look alike to a constraint cost one evaluation. The work grows with the feasible space, not with
 the product of the domains.
 
-Ranking: a weighted sum of penalties (lower is better, see PENALTIES); ties are broken by board
+Ranking: a weighted sum of penalties (lower is better; the terms are data, knowledge/ranking/); ties are broken by board
 price, then latency, then board, framework and recipe id, so the order is total and deterministic.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,23 +24,10 @@ from advisor.profile.basis import ModelBasis
 from advisor.solve.estimate import RecipePart, estimate, recipe_part, unsupported_ops
 from advisor.kb.base import CompiledConstraint, KnowledgeBase
 from advisor.questionnaire.requirements import Requirements
+from advisor.kb.ranking import default_ranking
 from advisor.rules.core import EvaluationError, evaluation_problem, project
+from advisor.solve import ranking
 
-STATUS_PENALTY = {"active": 0.0, "maintenance": 0.5, "archived": 1.0, "removed": 2.0}
-COMMUNITY_PENALTY = {"large": 0.0, "medium": 0.25, "small": 0.5}
-UNKNOWN_ENERGY_PENALTY = 1.0
-# What each objective's penalty means, for --json consumers and the report.
-PENALTIES = {
-    "cost": "board price / 50 USD; an unknown price takes the median penalty of the stacks whose price is known "
-            "(neither best nor worst), 0 when no price is known",
-    "energy": "log10(1 + energy per inference / 0.1 mJ); 1.0 when the board publishes no active power",
-    "latency": "latency / budget (or latency / 100 ms without a budget)",
-    "accuracy": "expected accuracy loss / 2 points",
-    "maturity": "framework status (active 0, maintenance 0.5, archived 1) + community (large 0, medium 0.25, "
-                "small 0.5)",
-    "reuse": "1 when an existing board is named and this is another board, else 0",
-}
-TIE_BREAK = "score, then board price (unknown last), then latency, then board id, framework id, recipe id"
 
 
 class Checker:
@@ -85,6 +71,7 @@ class Candidate:
     ops_checked: bool
     rank: int = 0
     ctx: dict = field(default_factory=dict, repr=False)  # the full rule context the solver judged it on
+    unknown: set = field(default_factory=set)  # terms whose figure is unknown (they took the median)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -125,6 +112,7 @@ def solve(req: Requirements, kb: KnowledgeBase, basis: ModelBasis) -> Solution:
     """Rank every feasible (board, framework, recipe) for ``req``; record why the others were rejected."""
     started = time.perf_counter()
     ents = contexts_for(kb)
+    rk = default_ranking(kb)
     req_ctx, model_ctx = req.context(), basis.context()
     by_stage: dict[str, list[CompiledConstraint]] = {}
     for c in sorted(kb.constraints.values(), key=lambda c: c.constraint.id):
@@ -199,12 +187,12 @@ def solve(req: Requirements, kb: KnowledgeBase, basis: ModelBasis) -> Solution:
                 if bad:
                     rejected["candidate"][(b, f, r)] = bad
                     continue
-                penalties = score_penalties(req, bctx, fctx, est)
-                score = sum(req.weights[k] * v for k, v in penalties.items())
-                candidates.append(Candidate(b, f, r, est, penalties, score, rate.basis, checked, ctx=ctx))
-    _neutral_unknown_prices(candidates, ents.boards, req)
-    candidates.sort(key=lambda c: (round(c.score, 9), _price(ents.boards[c.board]), c.est["latency_ms"],
-                                   c.board, c.framework, c.recipe))
+                penalties = ranking.penalties(rk, req, bctx, fctx, rctx, est)
+                candidates.append(Candidate(b, f, r, est, penalties, 0.0, rate.basis, checked, ctx=ctx))
+    ranking.fill_unknowns(candidates)
+    for c in candidates:
+        c.score = ranking.score(req.weights, c.penalties)
+    fired = _rank(candidates, ents.boards, req, rk, kb)
     for i, c in enumerate(candidates, 1):
         c.rank = i
     by_constraint: Counter = Counter()
@@ -212,6 +200,7 @@ def solve(req: Requirements, kb: KnowledgeBase, basis: ModelBasis) -> Solution:
         for bad in items.values():
             by_constraint.update(bad)
     solution = Solution(req, basis, candidates, rejected, by_constraint)
+    solution.fired.update(fired)
     solution.counts = {"boards": len(ents.boards), "frameworks": len(ents.frameworks), "recipes": len(ents.recipes),
                        "boards_feasible_alone": len(boards), "frameworks_feasible_alone": len(fws),
                        "recipes_feasible_alone": len(recipes), "candidates": len(candidates)}
@@ -220,35 +209,41 @@ def solve(req: Requirements, kb: KnowledgeBase, basis: ModelBasis) -> Solution:
     return solution
 
 
-def score_penalties(req: Requirements, board: dict, fw: dict, est: dict) -> dict[str, float]:
-    """Each soft objective's penalty (lower is better); see PENALTIES."""
-    energy = est["energy_mj"]
-    return {
-        "cost": board["price_usd"] / 50.0 if board["price_known"] else math.nan,  # filled in by the solve
-        "energy": math.log10(1.0 + energy / 0.1) if energy > 0 else UNKNOWN_ENERGY_PENALTY,
-        "latency": est["latency_ms"] / (req.latency_budget_ms or 100.0),
-        "accuracy": est["accuracy_drop_pp"] / 2.0,
-        "maturity": STATUS_PENALTY[fw["status"]] + COMMUNITY_PENALTY[fw["community"]],
-        "reuse": 1.0 if req.existing_board and board["id"] != req.existing_board else 0.0,
-    }
-
-
 def _price(board: dict) -> float:
     """The board's price for ordering; an unknown price sorts after every known one."""
     return board["price_usd"] if board["price_known"] else math.inf
 
 
-def _neutral_unknown_prices(candidates: list[Candidate], boards: dict, req: Requirements) -> None:
-    """Give stacks on a board of unknown price the median cost penalty of the priced ones, and rescore them.
+def _order(c: Candidate, boards: dict, req: Requirements) -> tuple:
+    first = 0 if not ranking.first_on_existing_board(req) or c.board == req.existing_board else 1
+    return (first, round(c.score, 9), _price(boards[c.board]), c.est["latency_ms"], c.board, c.framework, c.recipe)
 
-    NOTE: runs after every candidate is scored and before the sort, because the median depends on all of them.
+
+def _rank(candidates: list[Candidate], boards: dict, req: Requirements, rk, kb: KnowledgeBase) -> dict:
+    """Sort the candidates; then add the risk term to the best ``rerank`` of them and sort again.
+
+    NOTE: the pitfalls of every candidate would cost a rule pass each; the risk term can only move a stack down,
+    so evaluating it for the best ones by the other terms is enough to order the top of the list right.
+    Returns:
+        The fired pitfalls of the stacks evaluated, by key (the solution keeps them for its explanations).
     """
-    known = [c.penalties["cost"] for c in candidates if boards[c.board]["price_known"]]
-    neutral = statistics.median(known) if known else 0.0
-    for c in candidates:
-        if not boards[c.board]["price_known"]:
-            c.penalties["cost"] = neutral
-            c.score = sum(req.weights[k] * v for k, v in c.penalties.items())
+    from advisor.solve.risks import pitfalls_for
+
+    candidates.sort(key=lambda c: _order(c, boards, req))
+    fired: dict = {}
+    if req.weights.get("risk", 0.0) > 0:
+        top = int(rk.terms["risk"].params["rerank"])
+        while True:  # until the best ``top`` all carry their risk term (each pass evaluates at least one more)
+            fresh = [c for c in candidates[:top] if c.key not in fired]
+            if not fresh:
+                break
+            for c in fresh:
+                found = pitfalls_for(c.ctx, kb)
+                fired[c.key] = found
+                c.penalties["risk"] = ranking.risk_penalty(rk, [p.severity for p in found])
+                c.score = ranking.score(req.weights, c.penalties)
+            candidates.sort(key=lambda c: _order(c, boards, req))
+    return fired
 
 
 def pareto_front(candidates: list[Candidate], boards: dict) -> list[Candidate]:
