@@ -201,3 +201,29 @@ def test_a_worker_killed_mid_trial_fails_its_trial_and_the_study_recovers(tmp_pa
     assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE and retry[0].params == dead.params
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 2
     assert not [t for t in trials if t.state == TrialState.RUNNING]
+
+
+def test_ctrl_c_stops_the_workers_and_the_trial_and_its_run_end_interrupted(tmp_path: Path, digits):
+    from optuna.trial import TrialState
+
+    args = base_args(digits, tmp_path / "runs", "--recipe", "prune-int8", "--family", "none", "--trials", "3",
+                     "--study", "i")
+    proc = subprocess.Popen([sys.executable, "-m", "advisor", "search", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    trials_dir = tmp_path / "runs" / "i" / "trials"
+    deadline = time.time() + 300
+    while time.time() < deadline and not list(trials_dir.glob("*/manifest.json")):
+        time.sleep(0.5)
+    assert list(trials_dir.glob("*/manifest.json")), "no run started"
+    time.sleep(2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err[-2000:]
+    trials = study_trials(f"journal:{tmp_path / 'runs' / 'i' / 'journal.log'}", "i")
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    stopped = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(stopped) == 1 and "interrupted" in stopped[0].user_attrs["failure"]
+    manifests = [json.loads(p.read_text()) for p in trials_dir.glob("*/manifest.json")]
+    assert [m["status"] for m in manifests] == ["interrupted"]
+    doc = json.loads((tmp_path / "runs" / "i" / "pareto.json").read_text())
+    assert doc["counts"]["failed"] == 1

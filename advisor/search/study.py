@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,6 +115,9 @@ def create_study(storage, name: str, fingerprint: dict, sampler_=None):
         study.set_user_attr("fingerprint", fingerprint)
         study.set_user_attr("objectives", [n for n, _d in OBJECTIVES])
         study.set_user_attr("constraints", list(CONSTRAINTS))
+        with warnings.catch_warnings():  # experimental in Optuna, stable in use since 3.2
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([n for n, _d in OBJECTIVES])  # the dashboard's axis names
     elif found != fingerprint:
         changed = sorted(k for k in set(found) | set(fingerprint) if found.get(k) != fingerprint.get(k))
         raise ProblemError([Problem("--study", 0, "", f"study '{name}' exists for other inputs (differs in: "
