@@ -21,8 +21,9 @@ from advisor.solve.solver import solve
 
 CASES = sorted((Path(__file__).parent / "acceptance").glob("*.yaml"))
 # Hits per measure as last measured on main (landed at 17 / 10 / 1 / 0; the ranking terms of
-# knowledge/ranking/ raised compression to 20 and boards to 19).
-FLOORS = {"board in top 3": 19, "framework top-1": 10, "compression top-1": 20, "problems flagged": 0}
+# knowledge/ranking/ raised compression to 20 and boards to 19; interop-aware constraints boards to 21 and
+# frameworks to 11).
+FLOORS = {"board in top 3": 21, "framework top-1": 11, "compression top-1": 20, "problems flagged": 0}
 GOALS = {"board in top 3": 0.80, "framework top-1": 0.80, "compression top-1": 0.80, "problems flagged": 0.70}
 KB = load_kb()
 

@@ -13,8 +13,10 @@ TERMS: dict[str, tuple[tuple[str, ...], str]] = {
                               "the known ones"),
     "latency": (("default_budget_ms",), "x / (1 + x) with x = latency / budget (default_budget_ms without one)"),
     "accuracy": (("share",), "share x expected accuracy loss / the acceptable drop"),
-    "effort": (("retrain", "distill"), "0 for a recipe without retraining, retrain for one that fine-tunes the "
-                                       "model, distill for one that trains a new student"),
+    "effort": (("retrain", "distill", "shim"), "0 for a recipe without retraining, retrain for one that "
+                                               "fine-tunes the model, distill for one that trains a new student; "
+                                               "plus shim when the framework has no binding in the application "
+                                               "language and is called through a C/C++ wrapper"),
     "headroom": ((), "mean share of the available RAM (with the margin) and flash the stack uses"),
     "maturity": (("maintenance", "archived", "removed", "medium", "small"),
                  "framework status penalty + community-size penalty"),

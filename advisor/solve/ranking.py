@@ -29,6 +29,8 @@ def penalties(rk: Ranking, req, board: dict, fw: dict, recipe: dict, est: dict) 
     status = {"active": 0.0, "maintenance": p["maturity"]["maintenance"], "archived": p["maturity"]["archived"],
               "removed": p["maturity"]["removed"]}[fw["status"]]
     community = {"large": 0.0, "medium": p["maturity"]["medium"], "small": p["maturity"]["small"]}[fw["community"]]
+    if req.language not in fw["languages"]:
+        effort += p["effort"]["shim"]  # feasible only through the C/C++ interop (framework-language)
     allowed = req.max_accuracy_drop_pp or 1.0
     return {
         "cost": board["price_usd"] / p["cost"]["scale_usd"] if board["price_known"] else UNKNOWN,
