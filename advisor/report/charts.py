@@ -91,17 +91,15 @@ def bars_svg(candidates: list[dict]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def scatter_svg(points: list[tuple[str, float, float]]) -> str:
-    """Accuracy against model size across a run's stages (bytes on a log axis)."""
-    if not points:
-        return ""
+def _log_x_frame(sizes: list[float], values: list[float], right: int, y_pad: float, title: str, x_label: str,
+                 y_label: str):
+    """The frame of a chart of values against sizes on a log axis: (svg parts so far, x of a log10 size, y)."""
     import math
 
-    width, height, left, bottom, top_m, right = 560, 280, 60, 50, 30, 160
-    xs = [math.log10(max(p[1], 1.0)) for p in points]
-    ys = [p[2] for p in points]
+    width, height, left, bottom, top_m = 560, 280, 60, 50, 30
+    xs = [math.log10(max(v, 1.0)) for v in sizes]
     x_lo, x_hi = min(xs) - 0.1, max(xs) + 0.1
-    y_lo, y_hi = min(ys) - 2, max(ys) + 2
+    y_lo, y_hi = min(values) - y_pad, max(values) + y_pad
     pw, ph = width - left - right, height - top_m - bottom
 
     def px(x: float) -> float:
@@ -112,17 +110,27 @@ def scatter_svg(points: list[tuple[str, float, float]]) -> str:
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11" role="img" '
-             f'aria-label="Accuracy against model size">', '<title>Accuracy against model size</title>',
+             f'aria-label="{escape(title)}">', f'<title>{escape(title)}</title>',
              f'<line x1="{left}" y1="{top_m + ph}" x2="{left + pw}" y2="{top_m + ph}" stroke="#888"/>',
              f'<line x1="{left}" y1="{top_m}" x2="{left}" y2="{top_m + ph}" stroke="#888"/>',
-             f'<text x="{left + pw / 2}" y="{height - 12}" text-anchor="middle">model bytes (log scale)</text>',
+             f'<text x="{left + pw / 2}" y="{height - 12}" text-anchor="middle">{escape(x_label)}</text>',
              f'<text x="14" y="{top_m + ph / 2}" transform="rotate(-90 14 {top_m + ph / 2})" '
-             f'text-anchor="middle">accuracy (%, AUC x100)</text>']
+             f'text-anchor="middle">{escape(y_label)}</text>']
     for e in range(math.ceil(x_lo), math.floor(x_hi) + 1):
         parts.append(f'<text x="{px(e):.1f}" y="{top_m + ph + 14}" text-anchor="middle">{10 ** e:,.0f}</text>')
     for frac in (0.0, 0.5, 1.0):
         y = y_lo + frac * (y_hi - y_lo)
         parts.append(f'<text x="{left - 4}" y="{py(y) + 4:.1f}" text-anchor="end">{y:.1f}</text>')
+    return parts, xs, px, py
+
+
+def scatter_svg(points: list[tuple[str, float, float]]) -> str:
+    """Accuracy against model size across a run's stages (bytes on a log axis)."""
+    if not points:
+        return ""
+    parts, xs, px, py = _log_x_frame([p[1] for p in points], [p[2] for p in points], 160, 2.0,
+                                     "Accuracy against model size", "model bytes (log scale)",
+                                     "accuracy (%, AUC x100)")
     for (label, size, acc), x in zip(points, xs):
         parts.append(f'<circle cx="{px(x):.1f}" cy="{py(acc):.1f}" r="5" fill="#4a7ab5"><title>{escape(label)}: '
                      f'{size:,.0f} bytes, {acc:.2f}</title></circle>')
@@ -134,40 +142,15 @@ def scatter_svg(points: list[tuple[str, float, float]]) -> str:
 def front_svg(doc: dict) -> str:
     """A search's Pareto front: TFLM accuracy against flash (log axis), the chosen point and the best recipe as
     shipped marked; each point's tooltip has its latency and recipe."""
-    import math
-
     points = list(doc["front"])
     fixed = doc.get("best_fixed_recipe")
     if fixed and all(p["trial"] != fixed["trial"] for p in points):
         points.append(fixed)
     if not points:
         return ""
-    width, height, left, bottom, top_m, right = 560, 280, 60, 50, 30, 120
-    xs = [math.log10(max(p["flash_bytes"], 1)) for p in points]
-    ys = [p["accuracy_pct"] for p in points]
-    x_lo, x_hi = min(xs) - 0.1, max(xs) + 0.1
-    y_lo, y_hi = min(ys) - 1, max(ys) + 1
-    pw, ph = width - left - right, height - top_m - bottom
-
-    def px(x: float) -> float:
-        return left + pw * (x - x_lo) / (x_hi - x_lo)
-
-    def py(y: float) -> float:
-        return top_m + ph * (1 - (y - y_lo) / (y_hi - y_lo))
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11" role="img" '
-             f'aria-label="Pareto front of the search">', '<title>Pareto front: accuracy against flash</title>',
-             f'<line x1="{left}" y1="{top_m + ph}" x2="{left + pw}" y2="{top_m + ph}" stroke="#888"/>',
-             f'<line x1="{left}" y1="{top_m}" x2="{left}" y2="{top_m + ph}" stroke="#888"/>',
-             f'<text x="{left + pw / 2}" y="{height - 12}" text-anchor="middle">model flash, bytes (log scale)</text>',
-             f'<text x="14" y="{top_m + ph / 2}" transform="rotate(-90 14 {top_m + ph / 2})" '
-             f'text-anchor="middle">TFLM accuracy (%, AUC x100)</text>']
-    for e in range(math.ceil(x_lo), math.floor(x_hi) + 1):
-        parts.append(f'<text x="{px(e):.1f}" y="{top_m + ph + 14}" text-anchor="middle">{10 ** e:,.0f}</text>')
-    for frac in (0.0, 0.5, 1.0):
-        y = y_lo + frac * (y_hi - y_lo)
-        parts.append(f'<text x="{left - 4}" y="{py(y) + 4:.1f}" text-anchor="end">{y:.1f}</text>')
+    parts, xs, px, py = _log_x_frame([p["flash_bytes"] for p in points], [p["accuracy_pct"] for p in points], 120,
+                                     1.0, "Pareto front: accuracy against flash", "model flash, bytes (log scale)",
+                                     "TFLM accuracy (%, AUC x100)")
     ordered = sorted(zip(points, xs), key=lambda q: q[1])
     on_front = [(p, x) for p, x in ordered if any(f["trial"] == p["trial"] for f in doc["front"])]
     if len(on_front) > 1:
