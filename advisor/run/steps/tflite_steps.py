@@ -105,12 +105,19 @@ def _test_set(ctx: RunContext):
 
 
 def _interpreter(path):
-    """TFLite's own interpreter (its deprecation notice in favour of ai-edge-litert is silenced)."""
+    """TFLite's own interpreter with its built-in kernels (its deprecation notice in favour of ai-edge-litert is
+    silenced).
+
+    NOTE: without the default XNNPACK delegate: it refuses some small int8 graphs at prepare time ("failed to
+    create XNNPACK runtime"), which failed search trials on distilled autoencoders, and the built-in kernels are
+    the reference the TFLM kernels are checked against.
+    """
     import tensorflow as tf
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
-        return tf.lite.Interpreter(model_path=str(path), num_threads=1)
+        return tf.lite.Interpreter(model_path=str(path), num_threads=1, experimental_op_resolver_type=
+                                   tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
 
 
 def evaluate(ctx: RunContext, params: dict) -> dict:
