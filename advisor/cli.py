@@ -284,6 +284,9 @@ def advise(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml o
            weight: list[str] = typer.Option([], "--weight", metavar="NAME=VALUE",
                                             help="Override an objective weight, e.g. --weight cost=3 (repeatable)."),
            as_json: bool = typer.Option(False, "--json", help="Print JSON (schemas/advice.schema.json)."),
+           board: Optional[str] = typer.Option(None, "--board", help="Rank only stacks on this board."),
+           framework: Optional[str] = typer.Option(None, "--framework", help="Rank only stacks with this framework."),
+           recipe: Optional[str] = typer.Option(None, "--recipe", help="Rank only stacks with this recipe."),
            knowledge: Optional[Path] = KnowledgePath) -> None:
     """Rank (board, framework, recipe) stacks for a questionnaire and explain the choice.
 
@@ -297,7 +300,13 @@ def advise(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml o
     from advisor.profile.basis import basis_for
     from advisor.solve.solver import solve
 
-    solution = solve(req, kb, basis_for(req, kb))
+    from advisor.solve.solver import pinned
+
+    for flag, ident, items in (("--board", board, kb.boards), ("--framework", framework, kb.frameworks),
+                               ("--recipe", recipe, kb.recipes)):
+        if ident and ident not in items:
+            fail([Problem(flag, 0, "", f"unknown id '{ident}'{did_you_mean(ident, items)}", "usage")])
+    solution = pinned(solve(req, kb, basis_for(req, kb)), board or "", framework or "", recipe or "")
     advice = build_advice(solution, kb, top=top, why=tuple(why_not), pareto=pareto)
     if as_json:
         echo_json(advice)

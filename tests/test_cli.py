@@ -78,3 +78,21 @@ def test_kb_advise_init_and_report_do_not_import_tensorflow(tmp_path: Path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_advise_pins_board_framework_recipe_and_explains_an_unusable_pin():
+    run = CliRunner()
+    example = str(Path(__file__).resolve().parent.parent / "examples" / "kws-battery.yaml")
+    pinned = run.invoke(app, ["advise", example, "--framework", "st-edge-ai", "--recipe", "int8-ptq", "--json"])
+    assert pinned.exit_code == 0, pinned.output
+    data = json.loads(pinned.output)
+    assert data["pins"] == {"framework": "st-edge-ai", "recipe": "int8-ptq"}
+    assert data["recommendations"] and all(r["framework"] == "st-edge-ai" and r["recipe"] == "int8-ptq"
+                                           for r in data["recommendations"])
+    assert [r["rank"] for r in data["recommendations"]] == list(range(1, len(data["recommendations"]) + 1))
+    unusable = run.invoke(app, ["advise", example, "--board", "arduino-uno-r3", "--json"])
+    assert unusable.exit_code == 1
+    why = json.loads(unusable.output)["why_not"]
+    assert [w["id"] for w in why] == ["arduino-uno-r3"] and why[0]["own"]
+    typo = run.invoke(app, ["advise", example, "--board", "arduino-uno"])
+    assert typo.exit_code == 2 and "did you mean 'arduino-uno-r3'?" in typo.output

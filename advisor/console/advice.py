@@ -18,7 +18,9 @@ def print_advice(advice: dict, console: Console, details: int = 3) -> None:
     """The ranking table, the top candidates' numbers and risks, then whatever else was asked for."""
     req, summary = advice["requirements"], advice["summary"]
     console.print(f"[bold]{advice['project']}[/bold] — {req['task']}, model basis: {advice['model']['note']}")
-    console.print(f"{summary['candidates']} feasible stacks from {summary['boards']} boards, "
+    pins = advice.get("pins") or {}
+    pinned = f" with {', '.join(f'{k} {v}' for k, v in pins.items())} pinned" if pins else ""
+    console.print(f"{summary['candidates']} feasible stacks{pinned} from {summary['boards']} boards, "
                   f"{summary['frameworks']} frameworks, {summary['recipes']} recipes")
     if advice["recommendations"]:
         console.print(_ranking_table(advice["recommendations"], "Recommendations"))

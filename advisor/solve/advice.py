@@ -42,9 +42,13 @@ def build_advice(sol: Solution, kb: KnowledgeBase, top: int = 5, why: tuple[str,
         "recommendations": [candidate_data(c, sol, kb, boards) for c in sol.candidates[:top]],
         "pareto": [candidate_data(c, sol, kb, boards, brief=True) for c in pareto_front(sol.candidates, boards)]
         if pareto else [],
-        "relaxations": [relaxation_data(r) for r in relaxations(sol, kb)] if not sol.candidates else [],
+        "relaxations": [relaxation_data(r) for r in relaxations(sol, kb)]
+        if not sol.candidates and not sol.pins else [],
+        "pins": dict(sol.pins),
         "why_not": [],
     }
+    if sol.pins and not sol.candidates:  # a pinned part no stack can use: say why without being asked
+        why = tuple(dict.fromkeys(why + tuple(sol.pins.values())))
     for ident in why:
         w = why_not(ident, sol, kb)
         data = why_not_data(w)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from advisor.solve.context import contexts_for
 from advisor.perf import is_float, kernel_for, runtime_kb, throughput_for
@@ -90,6 +90,7 @@ class Solution:
     seconds: float = 0.0
     # NOTE: filled lazily by explain.pitfalls_of: the pitfalls that fire for a ranked stack, by its key.
     fired: dict = field(default_factory=dict, repr=False)
+    pins: dict = field(default_factory=dict)  # board / framework / recipe the user pinned (advise --board ...)
 
     def candidate(self, key: tuple[str, str, str]) -> Candidate | None:
         """The ranked record for (board, framework, recipe), or None when that stack is not ranked."""
@@ -207,6 +208,23 @@ def solve(req: Requirements, kb: KnowledgeBase, basis: ModelBasis) -> Solution:
     solution.evaluations = sum(c.evaluations for c in checkers.values())
     solution.seconds = time.perf_counter() - started
     return solution
+
+
+def pinned(sol: Solution, board: str = "", framework: str = "", recipe: str = "") -> Solution:
+    """``sol`` with only the stacks made of the pinned board, framework and recipe, ranked again from 1.
+
+    The rejections stay those of the whole problem, so "why not" still explains a pinned part that no stack
+    could use. Ids must exist (the caller checks them).
+    """
+    if not (board or framework or recipe):
+        return sol
+    kept = sol.ranked(board=board, framework=framework, recipe=recipe)
+    out = Solution(sol.req, sol.basis, [replace(c, rank=i) for i, c in enumerate(kept, 1)], sol.rejected,
+                   sol.rejections_by_constraint, dict(sol.counts, candidates=len(kept)), sol.evaluations,
+                   sol.seconds)
+    out.fired.update(sol.fired)
+    out.pins = {k: v for k, v in (("board", board), ("framework", framework), ("recipe", recipe)) if v}
+    return out
 
 
 def _price(board: dict) -> float:
