@@ -171,8 +171,9 @@ class Worker:
             return list(same.values)
         model_path = Path(plan.model)
         new_arch = bool(plan.family) and not is_default_arch(arch, plan.family)
-        # NOTE: distillation builds its own narrower student, so its sizes are known only after the step.
-        if new_arch or not any(s.uses == "distill" for s in recipe.steps):
+        # NOTE: distillation trains its own narrower student from the model, so the model's sizes say nothing
+        # about what gets deployed: such trials are measured after the step, like pruning and clustering.
+        if not any(s.uses == "distill" for s in recipe.steps):
             with guard.armed():
                 feasible, measured = self._measure(trial.number, arch if new_arch else None, recipe)
             if not feasible:
