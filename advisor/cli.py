@@ -23,7 +23,7 @@ from typer.core import TyperGroup
 from typer.exceptions import Abort, TyperException
 
 from advisor import __version__
-from advisor.problems import Problem, ProblemError, did_you_mean
+from advisor.problems import Problem, ProblemError, check_ids, did_you_mean
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -302,10 +302,8 @@ def advise(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml o
 
     from advisor.solve.solver import pinned
 
-    for flag, ident, items in (("--board", board, kb.boards), ("--framework", framework, kb.frameworks),
-                               ("--recipe", recipe, kb.recipes)):
-        if ident and ident not in items:
-            fail([Problem(flag, 0, "", f"unknown id '{ident}'{did_you_mean(ident, items)}", "usage")])
+    check_ids((("--board", board, kb.boards), ("--framework", framework, kb.frameworks),
+               ("--recipe", recipe, kb.recipes)))
     solution = pinned(solve(req, kb, basis_for(req, kb)), board or "", framework or "", recipe or "")
     advice = build_advice(solution, kb, top=top, why=tuple(why_not), pareto=pareto)
     if as_json:

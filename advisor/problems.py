@@ -28,6 +28,21 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def check_ids(flags: Iterable[tuple[str, str | None, Iterable[str]]]) -> None:
+    """Raise one usage problem per given id that is not among its known ones: ``(flag, id or None, known)``.
+
+    Raises:
+        ProblemError: ``--board: unknown id 'x' (did you mean 'y'?)`` for each unknown id.
+    """
+    problems = []
+    for flag, ident, known in flags:
+        known = set(known)
+        if ident and ident not in known:
+            problems.append(Problem(flag, 0, "", f"unknown id '{ident}'{did_you_mean(ident, known)}", "usage"))
+    if problems:
+        raise ProblemError(problems)
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One thing wrong with the user's input.

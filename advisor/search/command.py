@@ -23,7 +23,7 @@ from typing import Callable
 
 from advisor.files import atomic_write
 from advisor.kb.base import KnowledgeBase
-from advisor.problems import Problem, ProblemError, display_path
+from advisor.problems import Problem, ProblemError, check_ids, did_you_mean, display_path
 from advisor.search import study as st
 
 PLAN_VERSION = 1
@@ -88,11 +88,7 @@ def prepare(opts: Options, kb: KnowledgeBase, req) -> Prepared:
     if "x_rep" not in data and "x_train" not in data:
         raise ProblemError([Problem(display_path(opts.data), 0, "$.x_rep", "missing: the search converts every "
                                     "candidate to int8 and needs x_rep or x_train to calibrate", "data")])
-    for flag, ident, items in (("--board", opts.board, kb.boards), ("--framework", opts.framework, kb.frameworks)):
-        if ident and ident not in items:
-            from advisor.problems import did_you_mean
-
-            raise ProblemError([Problem(flag, 0, "", f"unknown id '{ident}'{did_you_mean(ident, items)}", "usage")])
+    check_ids((("--board", opts.board, kb.boards), ("--framework", opts.framework, kb.frameworks)))
     for rid in opts.recipes:
         if rid not in kb.recipes or not _tflm_recipe(kb.recipes[rid]):
             raise ProblemError([Problem("--recipe", 0, "", f"'{rid}' is not an int8 recipe with a TFLM "
@@ -161,8 +157,6 @@ def _family(opts: Options, kb: KnowledgeBase, model, kind: str, outputs: int, la
         return None
     if opts.family:
         if opts.family not in kb.families:
-            from advisor.problems import did_you_mean
-
             raise ProblemError([Problem("--family", 0, "", f"unknown family '{opts.family}'"
                                         f"{did_you_mean(opts.family, kb.families)}", "usage",
                                         "families: " + ", ".join(sorted(kb.families)))])
@@ -262,7 +256,7 @@ def run_search(prepared: Prepared, workers: int, on_progress: Callable[[st.Count
     return (EXIT_OK if doc["front"] else EXIT_FINDINGS), doc
 
 
-def _point(t, study_dir: Path) -> dict:
+def _point(t) -> dict:
     a = t.user_attrs
     est = a.get("est", {})
     run_dir = a.get("run_dir")
@@ -282,11 +276,11 @@ def pareto_doc(prepared: Prepared, trials) -> dict:
 
     plan = prepared.plan
     c = st.counts(trials)
-    front = [_point(t, prepared.study_dir) for t in st.front(trials)]
+    front = [_point(t) for t in st.front(trials)]
     done = [t for t in trials if t.state == TrialState.COMPLETE]
     fixed = [t for t in done if t.user_attrs.get("fixed_recipe") and all(v <= 0 for v in st.constraints_of(t))]
     fixed.sort(key=lambda t: (-t.values[0], t.values[1], t.number))
-    infeasible = [_point(t, prepared.study_dir) for t in done if not all(v <= 0 for v in st.constraints_of(t))]
+    infeasible = [_point(t) for t in done if not all(v <= 0 for v in st.constraints_of(t))]
     failed = [{"trial": t.number, "recipe": t.user_attrs.get("recipe") or t.params.get("recipe"),
                "reason": t.user_attrs.get("failure", "unknown")} for t in trials if t.state == TrialState.FAIL]
     return {
@@ -299,6 +293,6 @@ def pareto_doc(prepared: Prepared, trials) -> dict:
                    "untrained": c.untrained, "failed": c.failed},
         "front": front,
         "chosen": front[0]["trial"] if front else None,
-        "best_fixed_recipe": _point(fixed[0], prepared.study_dir) if fixed else None,
+        "best_fixed_recipe": _point(fixed[0]) if fixed else None,
         "infeasible": infeasible, "failed": failed,
     }
