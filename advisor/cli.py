@@ -145,7 +145,9 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 def kb_validate(path: Optional[Path] = typer.Argument(None, help="Knowledge-base folder (default: bundled)."),
                 as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
                 no_cache: bool = typer.Option(False, "--no-cache", help="Load and check every file again, even when "
-                                                                        "this exact knowledge base passed before.")
+                                                                        "this exact knowledge base passed before."),
+                stats: bool = typer.Option(False, "--stats", help="Also count boards per vendor, class and core "
+                                                                  "class, and frameworks per kind and vendor.")
                 ) -> None:
     """Check every file: YAML, schema, ids, references, cycles, rule conditions and their cases.
 
@@ -158,7 +160,7 @@ def kb_validate(path: Optional[Path] = typer.Argument(None, help="Knowledge-base
     start = time.perf_counter()
     # NOTE: one that passed under the same key is not even loaded: the result is a function of the key.
     summary = None if no_cache else validated_summary(path or KNOWLEDGE)
-    cached = summary is not None
+    cached, kb = summary is not None, None
     if summary is None:
         try:
             kb, cached = load_cached(path or KNOWLEDGE, use_cache=not no_cache)
@@ -169,13 +171,24 @@ def kb_validate(path: Optional[Path] = typer.Argument(None, help="Knowledge-base
             fail(exc.problems)
         summary = {"files": kb.files, "counts": kb.counts(), "digest": kb.digest}
     seconds = time.perf_counter() - start
+    if stats:
+        from advisor.kb.stats import kb_stats
+
+        # NOTE: a cached pass did not load the knowledge base; it is known valid, so this load cannot fail.
+        counted = kb_stats(kb or load_cached(path or KNOWLEDGE)[0])
     if as_json:
-        typer.echo(json.dumps({"ok": True, "cached": cached, **summary, "seconds": round(seconds, 3)}, indent=2))
+        typer.echo(json.dumps({"ok": True, "cached": cached, **summary, "seconds": round(seconds, 3),
+                               **({"stats": counted} if stats else {})}, indent=2))
         return
     counts = ", ".join(f"{'families' if kind == 'family' else kind + 's'}: {n}"
                        for kind, n in summary["counts"].items())
     typer.echo(f"knowledge base OK: {summary['files']} files ({counts}) in {seconds:.2f} s"
                f"{' (cached)' if cached else ''}")
+    if stats:
+        from rich.console import Console
+
+        from advisor.console.listing import print_stats
+        print_stats(counted, Console())
 
 
 @kb_app.command("list")
@@ -228,7 +241,7 @@ def kb_probe_ops(ops: Optional[str] = typer.Option(None, "--ops", help="Comma-se
                  jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Probes run in parallel."),
                  as_json: bool = typer.Option(False, "--json", help="Print JSON."),
                  knowledge: Optional[Path] = KnowledgePath) -> None:
-    """Build a one-op int8 model per claimed operator, run it in the installed tflite-micro
+    """Build a one-op model per claimed (operator, dtype), run it in the installed tflite-micro
     interpreter (each in a child process) and list every disagreement with the knowledge base."""
     require_ml("kb probe-ops")
     from advisor.run.probe import probe_claims
@@ -277,8 +290,8 @@ def _weights(req, pairs: list[str]):
 def advise(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml or .json); see `init`."),
            top: int = TopOption,
            why_not: list[str] = typer.Option([], "--why-not", "-w", metavar="ID",
-                                             help="Explain why a board, framework or recipe is rejected or not "
-                                                  "ranked higher (repeatable)."),
+                                             help="Explain why a board, framework, recipe or reference model is "
+                                                  "rejected or not ranked higher (repeatable)."),
            pareto: bool = typer.Option(False, "--pareto", help="Also show the Pareto front over cost, energy "
                                                              "and latency."),
            weight: list[str] = typer.Option([], "--weight", metavar="NAME=VALUE",
@@ -287,6 +300,9 @@ def advise(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml o
            board: Optional[str] = typer.Option(None, "--board", help="Rank only stacks on this board."),
            framework: Optional[str] = typer.Option(None, "--framework", help="Rank only stacks with this framework."),
            recipe: Optional[str] = typer.Option(None, "--recipe", help="Rank only stacks with this recipe."),
+           model: Optional[Path] = typer.Option(None, "--model", "-m", help="Estimate on this model file instead "
+                                                "of the questionnaire's (.tflite; .keras/.h5/SavedModel are "
+                                                "converted once in a child process and cached)."),
            knowledge: Optional[Path] = KnowledgePath) -> None:
     """Rank (board, framework, recipe) stacks for a questionnaire and explain the choice.
 
@@ -297,6 +313,9 @@ def advise(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml o
 
     kb = _load(knowledge)
     req = _weights(_requirements(requirements, kb), weight)
+    if model is not None:
+        from advisor.questionnaire.requirements import with_model_file
+        req = with_model_file(req, model)
     from advisor.profile.basis import basis_for
     from advisor.solve.solver import solve
 
@@ -351,15 +370,18 @@ def ask(path: Path = typer.Argument(Path("requirements.yaml"), help="Where to wr
     def valid_board(board: str) -> str:
         return "" if board in kb.boards else f"unknown board '{board}'{did_you_mean(board, kb.boards)}"
 
-    data = interview(typer.prompt, typer.echo, valid_board)
+    def valid_framework(fw: str) -> str:
+        return "" if fw in kb.frameworks else f"unknown framework '{fw}'{did_you_mean(fw, kb.frameworks)}"
+
+    data = interview(typer.prompt, typer.echo, valid_board, valid_framework)
     from_mapping(data, kb, str(path), base=path.parent)
     write_output(path, dump(data), "questionnaire")
     typer.echo(f"wrote {path}; next: tinyml-advisor advise {path}")
 
 
 @app.command("profile")
-def profile_cmd(model: Path = typer.Argument(..., help="A .tflite file, or a .keras/.h5 file or SavedModel folder "
-                                                       "(converted with TensorFlow first)."),
+def profile_cmd(model: Path = typer.Argument(..., help="A .tflite or .onnx file, or a .keras/.h5 file or SavedModel "
+                                                       "folder (converted with TensorFlow first)."),
                 board: Optional[str] = typer.Option(None, "--board", "-b", help="Estimate latency, energy and fit "
                                                                                 "on this board."),
                 framework: Optional[str] = typer.Option(None, "--framework", help="Runtime on the board (default: "
@@ -369,7 +391,7 @@ def profile_cmd(model: Path = typer.Argument(..., help="A .tflite file, or a .ke
                 as_json: bool = typer.Option(False, "--json", help="Print JSON (schemas/profile.schema.json)."),
                 knowledge: Optional[Path] = KnowledgePath) -> None:
     """Per-operator MACs and bytes, the TFLM arena (planned and lower bound), flash, and latency and
-    energy on a board. A .tflite is read without TensorFlow."""
+    energy on a board. A .tflite or .onnx is read without TensorFlow."""
     from dataclasses import asdict
 
     from advisor.files import check_input, check_output_file
@@ -378,7 +400,7 @@ def profile_cmd(model: Path = typer.Argument(..., help="A .tflite file, or a .ke
     if chart is not None:
         check_output_file(chart, "chart", force=True)
     check_input(model, "model", "model file", allow_dir=True)
-    if model.is_dir() or model.suffix.lower() != ".tflite":
+    if model.is_dir() or model.suffix.lower() not in (".tflite", ".onnx"):
         require_ml(f"profiling {model.name or model} (a Keras model or SavedModel is converted with TensorFlow first)")
     profile = load_model(model)
     kb = _load(knowledge) if board else None
@@ -436,13 +458,25 @@ def run_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.yaml 
         from advisor.profile.basis import from_profile
         from advisor.profile.model import load_model
         from advisor.solve.solver import solve
-        candidates = solve(req, kb, from_profile(load_model(Path(model_path)))).candidates
+        from advisor.questionnaire.requirements import with_model_file
+        # NOTE: judged on the model that runs (its format decides which recipes can run: no retraining for ONNX)
+        candidates = solve(with_model_file(req, model_path) if model else req, kb,
+                           from_profile(load_model(Path(model_path), req.input_shape))).candidates
         if not candidates:
             console.print("no stack satisfies the questionnaire; see `tinyml-advisor advise`, or pass --recipe")
             raise typer.Exit(EXIT_FINDINGS)
         top = candidates[0]
         recipe = top.recipe
         console.print(f"recipe: {recipe} (the solver's top choice: {top.board} + {top.framework})")
+        if req.model_file is None or Path(req.model_file).resolve() != Path(model_path).resolve():
+            from advisor.profile.basis import basis_for
+            advised = solve(req, kb, basis_for(req, kb))
+            first = advised.candidates[0] if advised.candidates else None
+            if first is None or first.key != top.key:
+                said = f"{first.board} + {first.framework} + {first.recipe}" if first else "nothing feasible"
+                console.print(f"note: `advise` on this questionnaire says {said}, estimated on "
+                              f"{advised.basis.note}; this run profiles {model_path} itself, so its choice "
+                              "differs (pass --model to advise for the same answer)")
     chosen = recipe_for(kb, recipe)
     from advisor.run.needs import retrains
 
@@ -546,7 +580,7 @@ def report_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.ya
                search_dir: Optional[Path] = typer.Option(None, "--search", help="A runs/<study> folder of `search`: "
                                                          "its Pareto front, and the chosen point's run (unless --run)."),
                out: Path = typer.Option(Path("report"), "--output", "-o", help="Folder for the report files."),
-               formats: str = typer.Option("md,json,html", "--format", help="Comma-separated: md, json, html (written and "
+               formats: str = typer.Option("md,json,html", "--format", help="Comma-separated: md, json, html, issue (the open items as a task list, report-issue.md; written and "
                                                                            "printed in this order)."),
                fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a risk at or above this "
                                                                             "severity fires (info, low, medium, "
@@ -565,7 +599,7 @@ def report_cmd(requirements: Path = typer.Argument(..., help="Questionnaire (.ya
     bad = [f for f in wanted if f not in RENDERERS]
     if bad or not wanted:
         fail([Problem("--format", 0, "", f"unknown format '{bad[0] if bad else formats}'"
-                      f"{did_you_mean(bad[0], RENDERERS) if bad else ''}", "usage", "choose from: md, html, json")])
+                      f"{did_you_mean(bad[0], RENDERERS) if bad else ''}", "usage", "choose from: md, html, json, issue")])
     if fail_on is not None and fail_on not in SEVERITIES:
         fail([Problem("--fail-on", 0, "", f"unknown severity '{fail_on}'{did_you_mean(fail_on, SEVERITIES)}", "usage",
                       "choose from: " + ", ".join(SEVERITIES))])

@@ -76,3 +76,16 @@ def print_kind(kb: KnowledgeBase, kind: str, console) -> None:
     for row in table:
         out.add_row(*row)
     console.print(out)
+
+
+def print_stats(stats: dict[str, dict[str, int]], console) -> None:
+    """The ``kb validate --stats`` tables: one per group, value and count."""
+    from rich.table import Table
+
+    for group, counts in stats.items():
+        out = Table(title=f"{group}: {len(counts)}", header_style="bold")
+        out.add_column(group, overflow="fold")
+        out.add_column("entries", justify="right")
+        for value, n in counts.items():
+            out.add_row(value, str(n))
+        console.print(out)

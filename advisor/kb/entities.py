@@ -216,7 +216,7 @@ class Technique(Entity):
 
 class Tool(Entity):
     name: str
-    kinds: tuple[Literal["automl", "nas", "hpo", "compression", "benchmark", "training"], ...]
+    kinds: tuple[Literal["automl", "nas", "hpo", "compression", "benchmark", "training", "conversion"], ...]
     features: tuple[str, ...]
     ease_of_use: Literal["easy", "moderate", "hard"]
     platforms: tuple[str, ...]
@@ -260,6 +260,18 @@ class Pitfall(Entity):
 
 
 
+class ModelWork(Strict):
+    """Per-operator-class work of a reference model's int8 graph (advisor.perf sums latency over it)."""
+
+    conv: int
+    pointwise: int
+    depthwise: int
+    fully_connected: int
+    elementwise: int
+    operators: int
+    derivation: str
+
+
 class ReferenceModel(Entity):
     name: str
     tasks: tuple[Task, ...]
@@ -273,7 +285,26 @@ class ReferenceModel(Entity):
     float_accuracy_pct: Optional[float] = None
     int8_accuracy_pct: Optional[float] = None
     ops: tuple[str, ...]
+    work: Optional[ModelWork] = None
+    input_scaling: Literal["spatial", "none"] = "none"
+    head_features: Optional[int] = None
     notes: str = ""
+
+
+class OverheadApplies(Strict):
+    connectivity: Optional[Connectivity] = None
+    os_kind: Optional[Literal["baremetal", "rtos", "linux"]] = None
+
+
+class Overhead(Entity):
+    """RAM a radio stack, OS or thread stack takes beside the model (advisor.solve.estimate adds it)."""
+
+    name: str
+    part: Literal["radio", "os", "stack"]
+    applies: OverheadApplies
+    ram_kb: float
+    flash_kb: Optional[float] = None
+    notes: str
 
 
 class Measurement(Strict):
@@ -291,13 +322,64 @@ class Measurement(Strict):
         return self.macs / (self.latency_ms * 1e-3 * self.clock_mhz * 1e6)
 
 
+class ClassRates(Strict):
+    """MACs (element operations for ``elementwise``) per core cycle for each operator class; None = unpublished."""
+
+    conv: Optional[float] = None
+    pointwise: Optional[float] = None
+    depthwise: Optional[float] = None
+    fully_connected: Optional[float] = None
+    elementwise: Optional[float] = None
+
+
+class VersionRange(Strict):
+    min: str
+    below: Optional[str] = None
+
+
+class VersionPoint(Strict):
+    version: str
+    latency_ms: float
+    source: str
+
+
+class VersionPair(Strict):
+    """One model timed by its vendor on one board with two framework versions."""
+
+    model: str
+    board: str
+    clock_mhz: float
+    dominant: Literal["conv", "pointwise", "depthwise", "fully_connected", "elementwise"]
+    before: VersionPoint
+    after: VersionPoint
+    note: str = ""
+
+    @property
+    def speedup(self) -> float:
+        return self.before.latency_ms / self.after.latency_ms
+
+
+class ScaledFrom(Strict):
+    """Class rates = another entry's class rates x a speed-up per class, bounded by the version pairs."""
+
+    entry: str
+    factors: ClassRates
+    pairs: tuple[VersionPair, ...]
+
+
 class Throughput(Entity):
     name: str
     cores: tuple[CoreName, ...]
     kernel: Kernel
     npu: Optional[NpuKind] = None
+    framework: Optional[str] = None
+    framework_versions: Optional[VersionRange] = None
     dtype: Literal["int8", "float32"]
     macs_per_cycle: float
+    class_rates: Optional[ClassRates] = None
+    op_overhead_cycles: Optional[float] = None
+    scaled_from: Optional[ScaledFrom] = None
+    fit: str = ""
     measurements: tuple[Measurement, ...]
     notes: str = ""
 

@@ -1,30 +1,33 @@
 """``kb probe-ops``: check the knowledge base's TFLM operator claims against the installed runtime.
 
-For each claimed (operator, dtype) a one-op model is built with TensorFlow, converted, checked to
-really contain that operator, and run in the ``tflite-micro`` interpreter in a child process.
-A claim the runtime refuses, or a crash, is a disagreement. TensorFlow is imported only here.
+For each claimed (operator, dtype) a one-op model is built with TensorFlow, converted (int8 full
+integer, int16 as 16x8, others as plain models with inputs of that dtype; a few edited after
+conversion, see :mod:`advisor.run.opbuilders`), checked to really contain that operator on that
+dtype, and run in the ``tflite-micro`` interpreter in a child process. A claim the runtime refuses,
+or a crash, is a disagreement; a claim no model can be made for is "not-probed", with the reason.
+TensorFlow is imported only here.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from advisor.kb.base import KnowledgeBase
-from advisor.run.opbuilders import BUILDERS
 from advisor.problems import Problem, ProblemError
+from advisor.run.opbuilders import plans_for
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-PROBED_DTYPES = ("int8", "float32")
+PROBED_DTYPES = ("int8", "int16", "float32", "int32", "bool", "uint8")
 PROBE_FRAMEWORKS = ("tflite-micro",)
 
 
@@ -34,6 +37,7 @@ class ProbeResult:
     dtype: str
     status: str  # agrees | disagrees | not-probed
     detail: str = ""
+    method: str = ""  # how the one-op model was made (opbuilders.describe)
 
 
 @dataclass
@@ -46,9 +50,14 @@ class ProbeReport:
     def disagreements(self) -> list[ProbeResult]:
         return [r for r in self.results if r.status == "disagrees"]
 
+    def summary(self) -> dict:
+        counts = {s: sum(r.status == s for r in self.results) for s in ("agrees", "disagrees", "not-probed")}
+        total = len(self.results)
+        return {**counts, "claims": total,
+                "probed_percent": round(100 * (total - counts["not-probed"]) / total, 1) if total else 0.0}
+
     def as_dict(self) -> dict:
-        return {"framework": self.framework, "runtime": self.runtime,
-                "summary": {s: sum(r.status == s for r in self.results) for s in ("agrees", "disagrees", "not-probed")},
+        return {"framework": self.framework, "runtime": self.runtime, "summary": self.summary(),
                 "results": [r.__dict__ for r in self.results]}
 
 
@@ -82,7 +91,7 @@ def run_measured(model: Path, timeout: float = 120.0) -> tuple[bool, str, dict]:
     """
     try:
         proc = subprocess.run([sys.executable, "-m", "advisor.run.tflm_child", str(model)],
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         return False, f"interpreter did not finish within {timeout:.0f} s", {}
     ok, reason = verdict_of(proc)
@@ -157,29 +166,30 @@ def _probe_all(pairs: list[tuple[str, str]], jobs: int, progress: bool) -> list[
     from advisor.run.opbuilders import build_tflite  # imports TensorFlow
 
     out: list[ProbeResult] = []
-    with tempfile.TemporaryDirectory(prefix="probe-ops-") as tmp:
-        models: list[tuple[str, str, Path]] = []
-        for op, dtype in _progress(pairs, "building one-op models", progress):
-            if op not in BUILDERS:
-                out.append(ProbeResult(op, dtype, "not-probed", "no one-op model builder for this op"))
+    # NOTE: each model runs in the interpreter as soon as it is built, so conversions (in this
+    # process) and interpreter runs (child processes) overlap.
+    with tempfile.TemporaryDirectory(prefix="probe-ops-") as tmp, ThreadPoolExecutor(max_workers=jobs) as pool:
+        models: list[tuple[str, str, str, Future]] = []
+        for op, dtype in _progress(pairs, "building and running one-op models", progress):
+            if not plans_for(op, dtype):
+                out.append(ProbeResult(op, dtype, "not-probed", f"no one-op model builder for {op} on {dtype}"))
                 continue
             try:
-                data, ops_in_model = build_tflite(op, dtype)
+                data, ops_in_model, method = build_tflite(op, dtype)
             except Exception as exc:  # noqa: BLE001 - a converter failure is a probe gap, not a verdict
                 out.append(ProbeResult(op, dtype, "not-probed", f"could not build: {str(exc).splitlines()[0][:120]}"))
                 continue
             if dtype not in ops_in_model.get(op, ()):
                 got = ", ".join(f"{k}({'/'.join(sorted(v))})" for k, v in sorted(ops_in_model.items()))
-                out.append(ProbeResult(op, dtype, "not-probed", f"converter produced {got}, not {op} on {dtype}"))
+                out.append(ProbeResult(op, dtype, "not-probed", f"converter produced {got}, not {op} on {dtype}",
+                                       method))
                 continue
             path = Path(tmp) / f"{op}-{dtype}.tflite"
             path.write_bytes(data)
-            models.append((op, dtype, path))
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            verdicts = list(_progress(pool.map(lambda m: run_in_child(m[2]), models), "running in tflite-micro",
-                                      progress, total=len(models)))
-        for (op, dtype, _path), (ok, reason) in zip(models, verdicts):
-            out.append(ProbeResult(op, dtype, "agrees" if ok else "disagrees", reason))
+            models.append((op, dtype, method, pool.submit(run_in_child, path)))
+        for op, dtype, method, verdict in models:
+            ok, reason = verdict.result()
+            out.append(ProbeResult(op, dtype, "agrees" if ok else "disagrees", reason, method))
     return out
 
 
