@@ -1,6 +1,7 @@
 """Profile a model: per-operator MACs and bytes, the TFLM arena, flash, and latency/energy on a board.
 
-`.tflite` files are read directly (advisor.profile.tflite, no TensorFlow). Keras and SavedModel files are
+`.tflite` files are read directly (advisor.profile.tflite, no TensorFlow), `.onnx` files with the onnx package
+(advisor.profile.onnx_profile, no TensorFlow). Keras and SavedModel files are
 checked for code (advisor.profile.keras_io), then converted to a full-integer .tflite (TensorFlow imported
 inside ``convert_keras``).
 """
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from advisor.profile.arena import Plan, plan_arena
-from advisor.perf import energy_mj, kernel_for, latency_ms, runtime_kb, throughput_for
+from advisor.perf import energy_mj, kernel_for, model_latency_ms, runtime_kb
 from advisor.kb.base import KnowledgeBase
 from advisor.files import check_input
 from advisor.problems import Problem, ProblemError, did_you_mean, display_path
@@ -152,8 +153,13 @@ def _work(op: Operator, graph: Graph) -> tuple[int, int]:
     return 0, out_elems
 
 
-def load_model(path: Path | str) -> ModelProfile:
-    """Profile a model file: .tflite directly; .keras / .h5 / SavedModel via a TensorFlow conversion.
+def load_model(path: Path | str, shape: tuple[int, ...] = ()) -> ModelProfile:
+    """Profile a model file: .tflite and .onnx directly; .keras / .h5 / SavedModel via a TensorFlow conversion.
+
+    Args:
+        path: the model file or SavedModel folder.
+        shape: an .onnx model's input shape without the batch axis, fixing its dynamic dimensions (the
+            questionnaire's ``input.shape``); ignored for other formats.
 
     Raises:
         ProblemError: missing, unreadable, not a model, truncated, dynamic shapes.
@@ -161,6 +167,14 @@ def load_model(path: Path | str) -> ModelProfile:
     path = Path(path)
     name = display_path(path)
     check_input(path, "model", "model file", allow_dir=True)
+    if path.suffix.lower() == ".onnx" and not path.is_dir():
+        from advisor.profile.onnx_profile import onnx_graph
+
+        graph, notes = onnx_graph(path, tuple(shape))
+        profile = profile_graph(graph, name)
+        profile.converted_from = "onnx"
+        profile.notes.extend(notes)
+        return profile
     if path.is_dir() or path.suffix.lower() in (".keras", ".h5", ".hdf5"):
         data = convert_keras(path)
         profile = profile_graph(parse_tflite(data, name), name)
@@ -238,11 +252,10 @@ def on_board(profile: ModelProfile, kb: KnowledgeBase, board_id: str, framework_
     floating = profile.activation_dtype not in ("INT8", "UINT8", "INT16")
     kernel = "reference" if floating else kernel_for(board, fw)
     core = board.mcu.main_core
-    rate = throughput_for(core.core, kernel, board.npu.kind if board.npu else None, kb)
-    latency = latency_ms(profile.macs + profile.other_ops, rate, core.clock_mhz, floating, kb)
+    latency, latency_basis = model_latency_ms(profile, board, fw, None, kb, floating=floating)
     flash_rt, ram_rt = runtime_kb(fw, kb)
     total_flash = board.flash_kb + board.ext_flash_kb
-    estimate = BoardEstimate(board.id, fw.id, kernel, rate.basis, core.clock_mhz, latency,
+    estimate = BoardEstimate(board.id, fw.id, kernel, latency_basis, core.clock_mhz, latency,
                              energy_mj(latency, board), profile.plan.arena_bytes / KIB,
                              profile.plan.arena_bytes / KIB + ram_rt, board.sram_kb + board.ext_ram_kb,
                              profile.file_bytes / KIB + flash_rt, float(total_flash), bool(flash_rt))

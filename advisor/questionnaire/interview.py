@@ -24,7 +24,7 @@ input:
 # num_classes: 12               # 0 for regression and anomaly scores
 
 # model:                        # leave out: the task's reference model from the knowledge base
-#   file: model.tflite          # .tflite, .keras, .h5 or a SavedModel folder, relative to this file
+#   file: model.tflite          # .tflite, .onnx, .keras, .h5 or a SavedModel folder, relative to this file
 #   reference: ds-cnn-kws       # see `tinyml-advisor kb list reference-models`
 
 accuracy:
@@ -48,11 +48,19 @@ power:
 # unit_cost_usd: 25             # board price ceiling per device
 
 sensors: []                     # {sensors}
+external_sensors: []            # sensors added off the board (shield, module, I2S/PDM part): not required on it
 connectivity: []                # {connectivity}
 
 # hardware:                     # an existing board to reuse
 #   board: arduino-nano-33-ble-sense
 #   mode: prefer                # prefer: rank it higher; force: only this board
+
+# framework:                    # a framework or toolchain the team uses (vendor SDK, course, product)
+#   id: tflite-micro            # see `tinyml-advisor kb list frameworks`
+#   mode: prefer                # prefer: its stacks rank first when one is feasible; force: only this one
+
+retraining: true                # false: the model may not be retrained (fixed pre-trained model):
+                                # only post-training recipes such as int8 post-training quantization
 
 language: cpp                   # {languages}
 os: baremetal                   # {oses}
@@ -68,7 +76,7 @@ weights:                        # how much each objective counts when ranking (0
   latency: 1
   accuracy: 1
   maturity: 1                   # framework maintenance status and community
-  reuse: 1                      # staying on the existing board
+  reuse: 1                      # staying on the existing board and framework
 """
 
 
@@ -91,13 +99,15 @@ def template(file: str, project: str = "My TinyML project", task: str = "keyword
 Prompt = Callable[..., object]
 
 
-def interview(prompt: Prompt, echo: Callable[[str], None], valid_board: Callable[[str], str]) -> dict:
+def interview(prompt: Prompt, echo: Callable[[str], None], valid_board: Callable[[str], str],
+              valid_framework: Callable[[str], str] | None = None) -> dict:
     """Ask the questions through ``prompt`` (typer.prompt's signature) and return the questionnaire data.
 
     Args:
         prompt: asks one question (text, default=..., type=...) and returns the answer.
         echo: tells the user why an answer was not accepted; the question is then asked again.
         valid_board: returns "" for a known board id, else what is wrong with it.
+        valid_framework: the same for framework ids (None: the framework question is not asked).
     """
     def choice(text: str, options: list[str], default: str) -> str:
         while True:
@@ -147,6 +157,10 @@ def interview(prompt: Prompt, echo: Callable[[str], None], valid_board: Callable
     if cost:
         data["unit_cost_usd"] = cost
     data["sensors"] = many("Sensors the board must carry", _enum("sensors"))
+    external = many("Sensors added off the board (shield, module)",
+                    [s for s in _enum("sensors") if s not in data["sensors"]])
+    if external:
+        data["external_sensors"] = external
     data["connectivity"] = many("Connectivity the board must have", _enum("connectivity"))
     while True:
         board = str(prompt("Existing board to reuse (empty for none)", default="")).strip()
@@ -157,6 +171,17 @@ def interview(prompt: Prompt, echo: Callable[[str], None], valid_board: Callable
             data["hardware"] = {"board": board, "mode": choice("Use it how", ["prefer", "force"], "prefer")}
             break
         echo(problem)
+    while valid_framework is not None:
+        fw = str(prompt("Framework or toolchain the team uses (empty for none)", default="")).strip()
+        if not fw:
+            break
+        problem = valid_framework(fw)
+        if not problem:
+            data["framework"] = {"id": fw, "mode": choice("Use it how", ["prefer", "force"], "prefer")}
+            break
+        echo(problem)
+    if choice("May the model be retrained or fine-tuned", ["yes", "no"], "yes") == "no":
+        data["retraining"] = False
     data["language"] = choice("Application language", _enum("language"), "cpp")
     data["os"] = choice("Operating system", _enum("os"), "baremetal")
     data["data"] = choice("Data available", _enum("data"), "labelled")

@@ -33,7 +33,8 @@ from advisor.run.needs import data_needed
 from advisor.run.paths import sha256
 
 MANIFEST_VERSION = 1
-PACKAGES = ("tensorflow", "tf_keras", "tensorflow_model_optimization", "tflite_micro", "numpy", "sklearn")
+PACKAGES = ("tensorflow", "tf_keras", "tensorflow_model_optimization", "tflite_micro", "numpy", "sklearn", "onnx",
+            "onnxruntime", "onnx2tf")
 
 
 @dataclass
@@ -64,6 +65,23 @@ def load_data(path: Path, recipe: Recipe) -> dict:
     return check_arrays(read_npz(path), display_path(path), data_needed(recipe, "autoencoder"))
 
 
+def _check_format(kb: KnowledgeBase, recipe: Recipe, model: Path) -> None:
+    """An ONNX model runs post-training recipes only: retraining needs a Keras model (TFMOT).
+
+    NOTE: the same line as the solver's constraint recipe-runs-on-onnx, drawn by the techniques' preconditions.
+    """
+    if model.is_dir() or model.suffix.lower() != ".onnx":
+        return
+    retrains = [t for t in recipe.techniques if t in kb.techniques and kb.techniques[t].preconditions.retraining]
+    if retrains:
+        usable = sorted(r.id for r in kb.recipes.values()
+                        if not any(t in kb.techniques and kb.techniques[t].preconditions.retraining
+                                   for t in r.techniques))
+        raise ProblemError([Problem("--recipe", 0, "", f"recipe '{recipe.id}' retrains the model "
+                                    f"({', '.join(retrains)}), which needs a Keras model; {display_path(model)} is "
+                                    "ONNX", "usage", "ONNX models run: " + ", ".join(usable))])
+
+
 def new_run_dir(root: Path, recipe_id: str, digest: str) -> Path:
     """A fresh folder; an existing one is never reused."""
     root.mkdir(parents=True, exist_ok=True)
@@ -84,7 +102,7 @@ def versions() -> dict:
 
     names = {"tensorflow": "tensorflow", "tf_keras": "tf-keras", "tensorflow_model_optimization":
              "tensorflow-model-optimization", "tflite_micro": "tflite-micro", "numpy": "numpy",
-             "sklearn": "scikit-learn"}
+             "sklearn": "scikit-learn", "onnx": "onnx", "onnxruntime": "onnxruntime", "onnx2tf": "onnx2tf"}
     out = {"python": platform.python_version(), "tinyml-advisor": __version__}
     for module in PACKAGES:
         try:
@@ -114,6 +132,7 @@ def run_recipe(kb: KnowledgeBase, recipe: Recipe, model: Path, data_path: Path, 
         ProblemError: bad input (files, data, data that does not fit the model); no run folder is left.
     """
     check_input(model, "model", "model file", allow_dir=True)
+    _check_format(kb, recipe, Path(model))
     data = load_data(data_path, recipe)
     inputs = {"model": {"path": str(model), "sha256": sha256(model)},
               "data": {"path": str(data_path), "sha256": sha256(data_path)}}

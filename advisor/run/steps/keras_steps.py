@@ -17,6 +17,10 @@ def load_model(ctx: RunContext, params: dict) -> dict:
     Raises:
         ProblemError: (bad input, exit 2) not a Keras model, a Lambda or custom layer, or Keras cannot load it.
     """
+    if ctx.model_path.suffix.lower() == ".onnx" and not ctx.model_path.is_dir():
+        from advisor.run.steps.onnx_steps import load
+
+        return load(ctx, params)
     from advisor.profile.keras_io import load_keras_model
 
     model = load_keras_model(ctx.model_path)

@@ -33,6 +33,12 @@ class RunContext:
     from_logits: bool = False  # the classifier outputs logits, not probabilities
     tflite_path: Path | None = None
     quantization: str = ""
+    source_format: str = "keras"  # or "onnx" (advisor.run.steps.onnx_steps)
+    onnx_model: Any = None  # the checked, shape-fixed advisor.profile.onnx_read.OnnxModel
+    float_reference: Path | None = None  # an ONNX model's float32 .tflite, checked against onnxruntime
+    # NOTE: step implementations the loaded model's format replaces (an ONNX model's load step sets convert and
+    # evaluate), so the catalog's steps stay the same for every format and no step module imports another.
+    format_steps: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     artifacts: dict = field(default_factory=dict)
 
