@@ -1,11 +1,17 @@
 """The one latency and energy formula, and what it rests on: kernel family, throughput lookup, runtime size.
 
-``profile --board`` and the solver both call ``latency_ms`` and ``energy_mj`` here, so one model on one
-board gets one figure whichever command asks.
+Latency is summed per operator class (``model_latency_ms``): a model's MACs split into 3x3-and-larger
+convolution, 1x1 convolution, depthwise, fully connected and element-wise work, each at the class rate
+of the throughput entry for the (core, kernel family, framework, framework version), plus a per-operator
+overhead where one is known. Operators an NPU runs go at the NPU's rate, the rest on the CPU (a
+framework without an operator table runs the whole model at its end-to-end NPU figure). A missing
+figure falls back to a slower one and the basis string names it. ``profile --board`` and the solver both
+call ``model_latency_ms``, so one model on one board gets one figure whichever command asks.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from advisor.kb.base import KnowledgeBase
@@ -22,6 +28,17 @@ CORE_FALLBACK = {"cortex-m4f": ("cortex-m4",), "cortex-m7": ("cortex-m4",), "cor
                  "arc-em9d": (),  # no published figure maps an ARC core onto another family: the default says so
                  "cortex-a53": ("cortex-m7", "cortex-m4"), "cortex-a72": ("cortex-m7", "cortex-m4"),
                  "cortex-a76": ("cortex-m7", "cortex-m4")}
+# Cores without DSP/SIMD instructions: another core's optimized-library figure would be optimistic for them,
+# so a fallback to another core takes that core's reference-kernel figure only.
+NO_SIMD = {"cortex-m0", "cortex-m0plus", "cortex-m3", "riscv32"}
+# Cores with the Helium (M-profile vector) extension: a fallback to another core's figure leaves out its
+# 128-bit vector kernels, so it errs slow (by several times on the MLPerf Tiny rows of a Cortex-M85), and says so.
+HELIUM = {"cortex-m55", "cortex-m85"}
+CLASSES = ("conv", "pointwise", "depthwise", "fully_connected", "elementwise")
+# The figure ``throughput_for`` (which names no framework) has always answered with for a kernel family: the
+# framework its entries were measured with before they were keyed by framework. ``model_latency_ms`` names it.
+UNNAMED_FRAMEWORK = {"vendor": "st-edge-ai", "cmsis-nn": "tflite-micro", "reference": "tflite-micro"}
+
 
 def runtime_kb(fw: Framework, kb: KnowledgeBase) -> tuple[float, float]:
     """(flash, RAM) of the runtime itself, inherited from what it builds on; 0.0 when unpublished."""
@@ -44,7 +61,7 @@ def kernel_for(board: Board, fw: Framework) -> str:
     accelerators = set(fw.accelerators)
     if core.startswith("cortex-m") and (accelerators & {"cmsis-nn", "helium"} or fw.builds_on):
         return "cmsis-nn"
-    if core.startswith("xtensa") and "esp-nn" in accelerators:
+    if (core.startswith("xtensa") or core == "riscv32") and "esp-nn" in accelerators:
         return "esp-nn"
     return "reference"
 
@@ -53,25 +70,175 @@ def kernel_for(board: Board, fw: Framework) -> str:
 class Rate:
     macs_per_cycle: float
     basis: str  # the throughput entry used, and any fallback taken
+    entry: Throughput | None = None
+
+
+@dataclass(frozen=True)
+class OpMix:
+    """A model's work per operator class: MACs (element operations for ``elementwise``) and operator count."""
+
+    conv: float = 0.0
+    pointwise: float = 0.0
+    depthwise: float = 0.0
+    fully_connected: float = 0.0
+    elementwise: float = 0.0
+    operators: int = 0
+
+    @property
+    def macs(self) -> float:
+        return self.conv + self.pointwise + self.depthwise + self.fully_connected
+
+    def scaled(self, factor: float) -> OpMix:
+        return OpMix(*(getattr(self, c) * factor for c in CLASSES), operators=self.operators)
+
+    def as_tuple(self) -> tuple:
+        return tuple((c, float(getattr(self, c))) for c in CLASSES) + (("operators", float(self.operators)),)
+
+
+def op_class(op: str, macs: float, output_shape: tuple, input_bytes: float, params: dict, dtypes: tuple) -> str:
+    """The operator class of one profiled operator.
+
+    NOTE: a CONV_2D row carries no kernel size, so it is recovered from its shapes: input channels =
+    input bytes / (element size x output area x stride area), kernel area = MACs / output elements /
+    input channels; an area under 2 is a 1x1 (pointwise) convolution.
+    """
+    if op == "DEPTHWISE_CONV_2D":
+        return "depthwise"
+    if op in ("FULLY_CONNECTED", "BATCH_MATMUL"):
+        return "fully_connected"
+    if op in ("CONV_2D", "TRANSPOSE_CONV") and macs:
+        if op == "CONV_2D" and len(output_shape) == 4:
+            _n, h, w, oc = output_shape
+            sh, sw = params.get("stride", (1, 1))
+            size = 4 if "FLOAT32" in dtypes else 2 if "INT16" in dtypes else 1
+            channels_in = input_bytes / (size * h * w * sh * sw) if h * w * sh * sw else 0
+            if channels_in >= 1 and macs / (h * w * oc) / channels_in < 2.0:
+                return "pointwise"
+        return "conv"
+    return "elementwise"
+
+
+def mix_from_profile(profile) -> OpMix:
+    """Per-class work of a profiled model (``advisor.profile.model.ModelProfile``)."""
+    work = dict.fromkeys(CLASSES, 0.0)
+    for r in profile.rows:
+        cls = op_class(r.op, r.macs, tuple(r.output_shape), r.input_bytes, r.params, tuple(r.dtypes))
+        work[cls] += r.macs if cls != "elementwise" else r.other_ops
+    return OpMix(**work, operators=len(profile.rows))
+
+
+def mix_of(source, kb: KnowledgeBase) -> OpMix | None:
+    """The per-class work of an OpMix, a ModelProfile, or a ModelBasis (its ``op_mix``, else its reference
+    model's ``work`` scaled to the basis' MACs); None when no split is known."""
+    if isinstance(source, OpMix):
+        return source
+    if hasattr(source, "rows"):
+        return mix_from_profile(source)
+    pairs = dict(getattr(source, "op_mix", ()) or ())
+    if pairs:
+        return OpMix(*(pairs.get(c, 0.0) for c in CLASSES), operators=int(pairs.get("operators", 0)))
+    ref = kb.reference_models.get(getattr(source, "name", "")) if getattr(source, "source", "") == "reference" \
+        else None
+    if ref is not None and ref.work is not None:
+        w = ref.work
+        mix = OpMix(w.conv, w.pointwise, w.depthwise, w.fully_connected, w.elementwise, w.operators)
+        return mix.scaled(float(source.macs) / mix.macs) if mix.macs and source.macs else mix
+    return None
+
+
+def _version(v: str | None) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", v or ""))
+
+
+def _in_range(entry: Throughput, version: str | None) -> bool:
+    r = entry.framework_versions
+    if r is None or version is None:
+        return True
+    v = _version(version)
+    return _version(r.min) <= v and (r.below is None or v < _version(r.below))
+
+
+def _candidates(core: str, kernel: str, npu: str | None, framework: str | None, kb: KnowledgeBase) -> list:
+    """Entries for (core, kernel, npu): those for this framework first, then those for none (generic)."""
+    table = _throughput_table(kb)
+    entries = table.get((core, kernel, npu if kernel == "npu" else None), [])
+    if framework is None:  # no framework named (throughput_for): generic entries, then the historical default
+        return [[e for e in entries if e.framework is None],
+                [e for e in entries if e.framework == UNNAMED_FRAMEWORK.get(kernel)], entries]
+    own = [e for e in entries if framework and e.framework == framework]
+    generic = [e for e in entries if e.framework is None]
+    # a compiler's or NPU stack's figure is its own; a kernel library's figure holds for any runtime calling it
+    others = [] if kernel in ("vendor", "npu") else [e for e in entries if e.framework not in (None, framework)]
+    return [own, generic, others]
+
+
+def _pick(entries: list, version: str | None) -> tuple[Throughput | None, str]:
+    """The entry for ``version`` (else the one for the nearest older version, else the slowest), and why."""
+    if not entries:
+        return None, ""
+    fitting = [e for e in entries if _in_range(e, version)]
+    if fitting:
+        return min(fitting, key=lambda e: (e.macs_per_cycle, e.id)), ""
+    older = [e for e in entries if e.framework_versions and _version(e.framework_versions.min) <= _version(version)]
+    if older:
+        best = max(older, key=lambda e: _version(e.framework_versions.min))
+        return best, f"no figure for version {version}: the {best.framework_versions.min} figure (older, slower)"
+    slowest = min(entries, key=lambda e: e.macs_per_cycle)
+    return slowest, f"no figure for version {version}: the slowest known"
+
+
+def st_version(version: str | None) -> str | None:
+    """An ST Edge AI version on X-CUBE-AI's numbering, which the throughput entries use.
+
+    NOTE: ST Edge AI Core numbers its releases from 1 while X-CUBE-AI went on from 7 to 10; ST's model-zoo
+    cards list X-CUBE-AI 10.0.0 with Core 2.0.0 (stm32ai-modelzoo, commit 6f10965, e.g.
+    image_classification/mobilenetv1/README.md), and later Core releases time the same models as 10.0 within
+    2 %. So a Core version from 2 on is read as 10.0; Core 1.x, with no published pairing, as unknown (the
+    slowest figure answers).
+    """
+    v = _version(version)
+    if not v or v[0] >= 7:
+        return version
+    return "10.0" if v[0] >= 2 else None
+
+
+def resolve(core: str, kernel: str, npu: str | None, kb: KnowledgeBase, framework: str | None = None,
+            version: str | None = None) -> Rate:
+    """The throughput entry for a core, kernel family, NPU, framework and version, falling back to safer ones."""
+    if framework == "st-edge-ai":
+        version = st_version(version)
+    for k in (kernel,) + KERNEL_FALLBACK[kernel]:
+        for c in (core,) + CORE_FALLBACK.get(core, ()):
+            if c != core and core in NO_SIMD and k != "reference":
+                continue
+            for tier, entries in enumerate(_candidates(c, k, npu, framework, kb)):
+                entry, why = _pick(entries, version)
+                if entry is None:
+                    continue
+                notes = [why] if why else []
+                if (c, k) != (core, kernel):
+                    notes.append(f"no figure for {core} with {kernel} kernels")
+                if c != core and core in HELIUM:
+                    notes.append(f"{c} has no Helium vector unit: real latency is likely several times lower")
+                if tier == 2 and framework:
+                    notes.append(f"no {framework} figure: {entry.framework}'s with the same kernels")
+                return Rate(entry.macs_per_cycle, entry.id + (f" ({'; '.join(notes)})" if notes else ""), entry)
+    fallback = _first(_throughput_table(kb).get(("cortex-m4", "reference", None), []))
+    value = fallback.macs_per_cycle if fallback else 0.1
+    return Rate(value, f"{fallback.id if fallback else 'default'} (no figure for {core})", fallback)
+
+
+def _first(entries: list) -> Throughput | None:
+    return min(entries, key=lambda e: e.macs_per_cycle) if entries else None
 
 
 def throughput_for(core: str, kernel: str, npu: str | None, kb: KnowledgeBase) -> Rate:
-    """int8 MACs per cycle for a core and kernel family, falling back to safer figures when missing."""
-    table = _throughput_table(kb)
-    for k in (kernel,) + KERNEL_FALLBACK[kernel]:
-        for c in (core,) + CORE_FALLBACK.get(core, ()):
-            entry = table.get((c, k, npu if k == "npu" else None))
-            if entry is not None:
-                exact = (c, k) == (core, kernel)
-                return Rate(entry.macs_per_cycle, entry.id if exact else
-                            f"{entry.id} (no figure for {core} with {kernel} kernels)")
-    fallback = table.get(("cortex-m4", "reference", None))
-    value = fallback.macs_per_cycle if fallback else 0.1
-    return Rate(value, f"{fallback.id if fallback else 'default'} (no figure for {core})")
+    """int8 whole-model MACs per cycle for a core and kernel family (any framework), with fallbacks."""
+    return resolve(core, kernel, npu, kb)
 
 
-def _throughput_table(kb: KnowledgeBase) -> dict[tuple, Throughput]:
-    """(core, kernel, npu kind) -> the int8 entry, built once per knowledge base."""
+def _throughput_table(kb: KnowledgeBase) -> dict[tuple, list[Throughput]]:
+    """(core, kernel, npu kind) -> the int8 entries, built once per knowledge base."""
     table = getattr(kb, "_throughput_table", None)
     if table is None:
         table = {}
@@ -79,9 +246,28 @@ def _throughput_table(kb: KnowledgeBase) -> dict[tuple, Throughput]:
             if t.dtype != "int8":
                 continue
             for core in t.cores:
-                table.setdefault((core, t.kernel, t.npu if t.kernel == "npu" else None), t)
+                table.setdefault((core, t.kernel, t.npu if t.kernel == "npu" else None), []).append(t)
         kb._throughput_table = table  # type: ignore[attr-defined]
     return table
+
+
+def class_rates(rate: Rate) -> dict[str, float]:
+    """MACs per cycle per class for a resolved rate; a class without a figure takes the slowest known one
+    (the whole-model figure when the entry has no class split)."""
+    known = {}
+    if rate.entry is not None and rate.entry.class_rates is not None:
+        known = {c: v for c, v in rate.entry.class_rates.model_dump().items() if v}
+    if not known:
+        return dict.fromkeys(CLASSES, rate.macs_per_cycle)
+    slowest = min(known.values())
+    return {c: known.get(c, slowest) for c in CLASSES}
+
+
+def cycles(mix: OpMix, rate: Rate) -> float:
+    """Core cycles for a model's per-class work at a resolved rate, plus the per-operator overhead."""
+    rates = class_rates(rate)
+    overhead = rate.entry.op_overhead_cycles if rate.entry is not None and rate.entry.op_overhead_cycles else 0.0
+    return sum(getattr(mix, c) / rates[c] for c in CLASSES if getattr(mix, c)) + mix.operators * overhead
 
 
 def is_float(recipe: Recipe) -> bool:
@@ -97,14 +283,82 @@ def float_speed_factor(kb: KnowledgeBase) -> float:
     return 0.5
 
 
-
 def latency_ms(work_ops: float, rate: Rate, clock_mhz: float, floating: bool, kb: KnowledgeBase) -> float:
-    """Milliseconds for ``work_ops`` (MACs plus pooling and element-wise work) at ``rate`` on a core.
+    """Milliseconds for ``work_ops`` (MACs plus pooling and element-wise work) at a whole-model ``rate``.
 
     Float models run at int8's rate divided by int8's published speed-up (``float_speed_factor``).
     """
     mpc = rate.macs_per_cycle * (float_speed_factor(kb) if floating else 1.0)
     return work_ops / (mpc * clock_mhz * 1e6) * 1e3
+
+
+NPU_CLASSES = {"conv": "CONV_2D", "pointwise": "CONV_2D", "depthwise": "DEPTHWISE_CONV_2D",
+               "fully_connected": "FULLY_CONNECTED"}
+
+
+def npu_split(mix: OpMix, framework: Framework, kb: KnowledgeBase, dtype: str = "int8") -> tuple[OpMix, OpMix]:
+    """(work the NPU runs, work left to the CPU): classes whose operator the framework's operator table
+    marks as accelerated by the NPU go to the NPU, element-wise work and everything else stays on the CPU."""
+    opset = kb.operator_sets.get(framework.operators) if framework.operators else None
+    if opset is None:
+        return OpMix(), mix
+    accelerated = {o.name for o in opset.ops if o.accelerated_by and dtype in o.dtypes}
+    npu = {c: getattr(mix, c) if NPU_CLASSES.get(c) in accelerated else 0.0 for c in CLASSES}
+    cpu = {c: getattr(mix, c) - npu[c] for c in CLASSES}
+    return OpMix(**npu, operators=0), OpMix(**cpu, operators=mix.operators)
+
+
+def model_latency_ms(source, board: Board, framework: Framework, recipe: Recipe | None, kb: KnowledgeBase,
+                     *, scale: float = 1.0, floating: bool | None = None, clock_mhz: float | None = None,
+                     version: str | None = None) -> tuple[float, str]:
+    """Latency of a model on a board with a framework, summed over its operator classes, and its basis.
+
+    Args:
+        source: an ``OpMix``, a ``ModelProfile`` or a ``ModelBasis`` (see ``mix_of``).
+        recipe: the compression recipe (float recipes run on reference kernels); None: int8.
+        scale: factor on the model's work (a recipe that shrinks the architecture).
+        floating: override the recipe's float-ness (a profiled float model).
+        clock_mhz: override the board's main-core clock; version: the framework's version, when known.
+    Returns:
+        (milliseconds, basis): the throughput entry used and every fallback taken.
+    """
+    floating = is_float(recipe) if floating is None and recipe is not None else bool(floating)
+    core = board.mcu.main_core
+    clock = clock_mhz or core.clock_mhz
+    kernel = "reference" if floating else kernel_for(board, framework)
+    npu_kind = board.npu.kind if board.npu else None
+    mix = mix_of(source, kb)
+    cpu_rate = resolve(core.core, kernel if kernel != "npu" else "cmsis-nn", None, kb, framework.id, version)
+    if mix is None:
+        work = (float(getattr(source, "macs", 0.0)) + float(getattr(source, "other_ops", 0.0))) * scale
+        ms = latency_ms(work, cpu_rate, clock, floating, kb)
+        return ms, f"{cpu_rate.basis}; whole-model figure (no per-class split for this model)"
+    mix = mix.scaled(scale)
+    basis = cpu_rate.basis
+    extra = 0.0
+    if kernel == "npu":
+        npu_rate = resolve(core.core, "npu", npu_kind, kb, framework.id, version)
+        if npu_rate.entry is not None and npu_rate.entry.kernel == "npu" and not framework.operators:
+            # no operator table to split by: the NPU figure, timed end to end (NPU and CPU together), answers
+            # for the whole model
+            extra = cycles(mix, npu_rate)
+            basis = f"{npu_rate.basis} for the whole model (an end-to-end NPU figure; {framework.id} publishes " \
+                    "no operator table to split by)"
+            mix = OpMix()
+        elif npu_rate.entry is not None and npu_rate.entry.kernel == "npu":
+            on_npu, on_cpu = npu_split(mix, framework, kb)
+            extra = cycles(on_npu, npu_rate)
+            basis = f"{npu_rate.basis} for NPU operators; {cpu_rate.basis} for the rest"
+            mix = on_cpu
+        else:
+            basis = f"{cpu_rate.basis} (no {npu_kind} NPU figure: all operators on the CPU)"
+    total = cycles(mix, cpu_rate) + extra
+    if floating:
+        total /= float_speed_factor(kb)
+        if board.fpu == "none":
+            basis += "; float on a core without FPU: no published soft-float figure, hardware-float rate assumed " \
+                     "(real latency is higher)"
+    return total / (clock * 1e6) * 1e3, basis
 
 
 def active_mw(board: Board) -> float:

@@ -5,21 +5,21 @@ results, flash vs real files.
    the project's three runnable examples and a set of one-op models, converts them to int8, runs each in the installed tflite-micro interpreter (child process)
    and prints the profiler's planned arena against the RecordingMicroAllocator's, with the ratio.
    Goal: every ratio in 0.95-1.05.
-2. Latency: for every row of shared/data/mlperf_tiny_results_calibration.csv whose core and kernel
-   family the knowledge base has a throughput figure for, the profiled reference model's MACs at
-   that clock against the published latency. Printed twice: in-sample (the figure is the median of
-   these very rows) and leave-one-out (the figure recomputed without the row being predicted),
-   with the median and worst ratio. Goal: median in 0.8-1.25.
+2. Latency (bench/latency_fit.py): the per-operator-class rates fitted on the calibration rows of
+   shared/data/mlperf_tiny_results_calibration.csv (v0.5-v1.0), each row's in-sample and
+   leave-one-out error (the fit redone without that row), the knowledge base's own estimate
+   (advisor.perf) per calibration row, the later rounds in bench/data/mlperf_tiny_validation.csv
+   (never fitted on) row by row, and energy against every energy row of the calibration data.
+   Goals (leave-one-out and validation): median ratio 0.9-1.1, >= 80 % within 0.8-1.25, worst <= 1.5x.
 3. Flash: the knowledge base's published int8 size + runtime against the built file + runtime.
 
 Run: python bench/profile_accuracy.py   (about a minute: TensorFlow builds and converts the models)
+     python bench/profile_accuracy.py --latency-only   (seconds: no TensorFlow)
 """
 
 from __future__ import annotations
 
-import csv
 import os
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -29,17 +29,13 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from advisor.perf import runtime_kb  # noqa: E402
-from advisor.kb.load import load_kb  # noqa: E402
-from advisor.run.probe import run_measured  # noqa: E402
-from advisor.profile.model import load_model  # noqa: E402
+from advisor.kb.load import load_kb
+from advisor.perf import runtime_kb
+from advisor.profile.model import load_model
+from advisor.run.probe import run_measured
 
 CALIBRATION = ROOT.parent / "shared" / "data" / "mlperf_tiny_results_calibration.csv"
 BENCH_MODEL = {"kws": "ds-cnn-kws", "vww": "mobilenet-v1-025-vww", "ic": "resnet-8-ic", "ad": "fc-autoencoder-ad"}
-CORES = {"Cortex-M4": "cortex-m4", "Cortex-M33": "cortex-m33", "Cortex-M7": "cortex-m7"}
-KERNELS = {"TFLM": "reference", "TFLM + CMSIS-NN": "cmsis-nn", "microTVM + CMSIS-NN": "cmsis-nn",
-           "X-CUBE-AI": "vendor"}
-
 
 def one_op_models():
     """Small models that exercise one kernel each (their arenas are dominated by persistent data)."""
@@ -66,8 +62,7 @@ def arena_table(folder: Path) -> dict:
     import tf_keras as keras
 
     from advisor.profile import zoo
-
-    from advisor.run.datasets import EXAMPLES, baseline, DATA
+    from advisor.run.datasets import DATA, EXAMPLES, baseline
 
     models = {name: zoo.build(name) for name in zoo.MODELS}
     models.update({f"example {name}": baseline(name, DATA[name](0)) for name in EXAMPLES})
@@ -93,45 +88,17 @@ def arena_table(folder: Path) -> dict:
     return profiles
 
 
-def latency_table(profiles: dict, kb) -> None:
-    rows = list(csv.DictReader(CALIBRATION.open()))
-    usable = []
-    for row in rows:
-        core, kernel = CORES.get(row["core_family"]), KERNELS.get(row["framework_family"])
-        model = BENCH_MODEL.get(row["benchmark"])
-        if core and kernel and model in profiles and row["latency_ms"]:
-            usable.append((row, core, kernel, profiles[model]))
-    print("\n== Latency: estimate vs published MLPerf Tiny latency")
-    print(f"{len(usable)} of {len(rows)} rows have a core and kernel family in the knowledge base "
-          "(GAP9, Syntiant, FPGA, RISC-V, Plumerai and Qualcomm rows have none)")
-    print(f"{'board':22} {'core':10} {'kernel':9} {'bench':5} {'MHz':>5} {'published':>10} {'est in':>8} "
-          f"{'ratio':>6} {'est LOO':>8} {'ratio':>6}")
-    by_key: dict[tuple, list] = {}
-    for i, (row, core, kernel, profile) in enumerate(usable):
-        work = profile.macs + profile.other_ops
-        rate = work / (float(row["latency_ms"]) * 1e-3 * float(row["clock_mhz"]) * 1e6)
-        by_key.setdefault((core, kernel), []).append((i, rate))
-    in_ratios, loo_ratios = [], []
-    for i, (row, core, kernel, profile) in enumerate(usable):
-        work = profile.macs + profile.other_ops
-        clock = float(row["clock_mhz"]) * 1e6
-        published = float(row["latency_ms"])
-        rates = [r for _, r in by_key[(core, kernel)]]
-        others = [r for j, r in by_key[(core, kernel)] if j != i]
-        est_in = work / (statistics.median(rates) * clock) * 1e3
-        est_loo = work / (statistics.median(others) * clock) * 1e3 if others else float("nan")
-        in_ratios.append(est_in / published)
-        loo_ratios.append(est_loo / published)
-        print(f"{row['board'][:22]:22} {core:10} {kernel:9} {row['benchmark']:5} {row['clock_mhz']:>5} "
-              f"{published:>10.2f} {est_in:>8.2f} {est_in / published:>6.2f} {est_loo:>8.2f} "
-              f"{est_loo / published:>6.2f}")
-    for label, ratios in (("in-sample", in_ratios), ("leave-one-out", loo_ratios)):
-        worst = max(ratios, key=lambda r: abs(r - 1.0) if r == r else 0)
-        print(f"{label}: median ratio {statistics.median(ratios):.2f}, worst {worst:.2f} (goal: median 0.8-1.25)")
-    kb_rates = {(c, t.kernel): t.macs_per_cycle for t in kb.throughput.values() for c in t.cores}
-    drift = [f"{c}/{k}: KB {kb_rates[(c, k)]:.3f} vs profile {statistics.median(v):.3f}"
-             for (c, k), v in sorted(by_key.items()) if (c, k) in kb_rates for v in [[r for _, r in v]]]
-    print("MACs per cycle, knowledge base (MLTK MAC counts) vs these profiles: " + "; ".join(drift))
+def latency_table(kb) -> None:
+    """Per-class fit, in-sample and leave-one-out error on the calibration rows, validation and energy."""
+    import latency_fit as lf
+
+    rows = lf.calibration_rows(CALIBRATION, kb)
+    print(f"\n== Latency: per-operator-class fit on {len(rows)} calibration rows (MLPerf Tiny v0.5-v1.0)")
+    fits = lf.fit_all(rows)
+    lf.print_rates(fits)
+    lf.print_calibration(rows, fits, kb)
+    lf.print_validation(lf.validation_rows(kb), kb)
+    lf.print_energy(CALIBRATION, kb)
 
 
 def flash_table(profiles: dict, kb) -> None:
@@ -151,9 +118,11 @@ def flash_table(profiles: dict, kb) -> None:
 
 def main() -> None:
     kb = load_kb()
+    latency_table(kb)
+    if "--latency-only" in sys.argv:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         profiles = arena_table(Path(tmp))
-    latency_table(profiles, kb)
     flash_table(profiles, kb)
 
 

@@ -128,7 +128,7 @@ def test_a_non_finite_board_estimate_is_refused_not_printed(monkeypatch):
     from advisor.kb.load import load_kb
     profile, kb = load_model(KWS), load_kb()
     assert model.on_board(profile, kb, "arduino-nano-33-ble-sense", None).latency_ms > 0
-    monkeypatch.setattr(model, "latency_ms", lambda *args: float("inf"))
+    monkeypatch.setattr(model, "model_latency_ms", lambda *a, **k: (float("inf"), ""))
     with pytest.raises(ProblemError, match=r"not a finite figure \(latency_ms, energy_mj\)"):
         model.on_board(profile, kb, "arduino-nano-33-ble-sense", None)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from advisor.kb.entities import (Board, Constraint, Family, Framework, GuidelineStep, OperatorSet, Pitfall, Ranking, Recipe,
+from advisor.kb.entities import (Board, Constraint, Family, Framework, GuidelineStep, OperatorSet, Overhead, Pitfall, Ranking, Recipe,
                                  ReferenceModel, SearchSpace, Strict, Technique, Throughput, Tool)
 from advisor.resources import RECIPES
 from advisor.rules.core import Condition, Template
@@ -26,6 +26,7 @@ KINDS: dict[str, tuple[str, str, type[Strict]]] = {
     "search-spaces": ("search-space", "search-space", SearchSpace),
     "families": ("family", "family", Family),
     "ranking": ("ranking", "ranking", Ranking),
+    "overheads": ("overhead", "overhead", Overhead),
     "recipes": ("recipe", "recipe", Recipe),
 }
 # Kinds that are the project's own choices, not published facts: they carry notes, not sources.
@@ -140,6 +141,10 @@ class KnowledgeBase:
     @property
     def families(self) -> dict[str, Family]:
         return self.entities["family"]  # type: ignore[return-value]
+
+    @property
+    def overheads(self) -> dict[str, Overhead]:
+        return self.entities["overhead"]  # type: ignore[return-value]
 
     @property
     def rankings(self) -> dict[str, Ranking]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from advisor.kb.base import KnowledgeBase
 from advisor.kb.entities import Board, Framework, Recipe
-from advisor.perf import Rate, active_mw, energy_mj, is_float, latency_ms
+from advisor.perf import Rate, active_mw, energy_mj, is_float, model_latency_ms
 from advisor.profile.basis import ModelBasis
 from advisor.questionnaire.requirements import Requirements
 
@@ -25,7 +25,9 @@ ACTIVATION_FACTOR = {"int8": 1.0, "int16x8": 2.0, "dynamic-range": 4.0, "float16
 # Op-set dtype the recipe's kernels must support.
 KERNEL_DTYPE = {"int8": "int8", "int16x8": "int16", "dynamic-range": "float32", "float16": "float32",
                 "float32": "float32"}
-REMOVABLE_STORAGE_KB = 1e9  # application processors boot from removable storage: flash is no constraint
+REMOVABLE_STORAGE_KB = 1e9
+# Connectivity kinds that bring a radio stack with RAM of its own (usb, ethernet, can, rs485 are wired).
+RADIOS = ("ble", "wifi", "lora", "cellular", "thread", "zigbee", "sub-ghz", "nfc", "gnss")  # application processors boot from removable storage: flash is no constraint
 
 
 @dataclass(frozen=True)
@@ -81,27 +83,112 @@ def estimate(board: Board, basis: ModelBasis, fw: Framework, recipe: Recipe, par
     ``rate`` and ``kernel`` are those the recipe's dtype runs on (reference kernels for float models).
     """
     flash_rt, ram_rt = runtime
-    ram_kb = part.arena_kb + ram_rt
+    buffers = basis.input_bytes * ACTIVATION_FACTOR[recipe.quantization] / KIB
+    parts, unknown = overheads_kb(req, kb) if board.class_ == "mcu" else ({}, [])
+    ram_kb = part.arena_kb + ram_rt + buffers + sum(v for v in parts.values() if v is not None)
     flash_kb = part.model_flash_kb + flash_rt
     sram = board.sram_kb
-    ram_avail = req.ram_budget_kb or (sram + board.ext_ram_kb)
-    total_flash = board.flash_kb + board.ext_flash_kb
-    flash_avail = req.flash_budget_kb or (total_flash if total_flash or board.class_ == "mcu"
-                                          else REMOVABLE_STORAGE_KB)
+    ram_avail, flash_avail = memory_avail(board, req)
     floating = is_float(recipe)
     clock = board.mcu.main_core.clock_mhz
-    latency = latency_ms(part.macs + part.other_ops, rate, clock, floating, kb)
+    latency, latency_basis = model_latency_ms(basis, board, fw, recipe, kb,
+                                              scale=part.macs / basis.macs if basis.macs else 1.0)
     active = active_mw(board)
-    sleep = board.power.sleep_mw if board.power and board.power.sleep_mw else 0.0
     duty = min(1.0, latency / 1e3 * req.inferences_per_s)
-    avg_mw = active * duty + sleep * (1.0 - duty) if active else 0.0
+    power = power_parts(board, req, active, duty)
+    avg_mw = sum(v for v in power["parts"].values() if v is not None) if active else 0.0
     battery_days = (req.battery_mah * req.battery_v / avg_mw / 24.0) if req.battery_mah and avg_mw else 0.0
     return {
         "model_flash_kb": part.model_flash_kb, "flash_kb": flash_kb, "arena_kb": part.arena_kb,
         "ram_kb": ram_kb, "ram_avail_kb": float(ram_avail), "flash_avail_kb": float(flash_avail),
-        "latency_ms": latency, "kernel": kernel, "energy_mj": energy_mj(latency, board),
+        "latency_ms": latency, "latency_basis": latency_basis, "kernel": kernel, "energy_mj": energy_mj(latency, board),
         "avg_power_mw": avg_mw, "battery_days": battery_days, "accuracy_drop_pp": part.accuracy_drop_pp,
         "unsupported_ops": unsupported,
         "float_ops_on_mcu": list(basis.ops) if floating and board.class_ == "mcu" else [],
-        "uses_ext_ram": (not req.ram_budget_kb) and ram_kb * (1.0 + req.memory_margin_pct / 100.0) > sram,
+        "uses_ext_ram": ram_avail > sram and ram_kb * (1.0 + req.memory_margin_pct / 100.0) > sram,
+        "buffers_kb": buffers, "runtime_ram_kb": ram_rt, "radio_ram_kb": parts.get("radio") or 0.0,
+        "os_ram_kb": parts.get("os") or 0.0, "stack_ram_kb": parts.get("stack") or 0.0,
+        "ram_unknown": unknown + (["runtime"] if not ram_rt else []),
+        "power_known": bool(active), "duty_cycle": duty,
+        "inference_mw": power["parts"]["inference"] or 0.0, "sensing_mw": power["parts"]["sensing"] or 0.0,
+        "sleep_avg_mw": power["parts"]["sleep"] or 0.0, "energy_unknown": power["unknown"],
     }
+
+
+def overheads_kb(req: Requirements, kb: KnowledgeBase) -> tuple[dict[str, float | None], list[str]]:
+    """RAM of the radio stack, OS and thread stack the project needs beside the model, KiB (knowledge/overheads),
+    and what is unknown.
+
+    A radio the project needs with no entry, and an OS or stack part with no entry for the project's OS kind,
+    is unknown: not counted, and named in the second value.
+    """
+    found: dict[str, float | None] = {"radio": 0.0, "os": None, "stack": None}
+    covered = set()
+    for o in sorted(kb.overheads.values(), key=lambda o: o.id):
+        a = o.applies
+        if a.connectivity is not None and a.connectivity not in req.connectivity:
+            continue
+        if a.os_kind is not None and a.os_kind != req.os:
+            continue
+        covered.add(a.connectivity)
+        found[o.part] = (found[o.part] or 0.0) + o.ram_kb
+    unknown = [f"radio stack ({c})" for c in req.connectivity if c in RADIOS and c not in covered]
+    unknown += [part for part in ("os", "stack") if found[part] is None]
+    return found, unknown
+
+
+def memory_avail(board: Board, req: Requirements) -> tuple[float, float]:
+    """(RAM, flash) the deployment may use, KiB: the board's memory, capped by the questionnaire's budgets.
+
+    A budget never raises what the board has: a 512 KB budget on a 256 KB board leaves 256 KB. RAM counts
+    external RAM (PSRAM/SDRAM) beside internal SRAM (``uses_ext_ram`` flags a stack that needs it); flash
+    counts external flash, and application processors, which boot from removable storage, have no flash limit.
+    """
+    ram = float(board.sram_kb + board.ext_ram_kb)
+    total_flash = board.flash_kb + board.ext_flash_kb
+    flash = float(total_flash if total_flash or board.class_ == "mcu" else REMOVABLE_STORAGE_KB)
+    if req.ram_budget_kb:
+        ram = min(ram, req.ram_budget_kb)
+    if req.flash_budget_kb:
+        flash = min(flash, req.flash_budget_kb)
+    return ram, flash
+
+
+# Questionnaire sensor -> the board peripheral kind whose draw it is.
+SENSOR_PERIPHERAL = {"microphone": "microphone", "accelerometer": "imu", "gyroscope": "imu", "magnetometer": "imu",
+                     "camera": "camera"}
+
+
+def power_parts(board: Board, req: Requirements, active: float, duty: float) -> dict:
+    """Average power by part, mW, and what is unknown.
+
+    inference: the board's active power x the inference duty cycle; sleep: its sleep power for the rest of the
+    time; sensing: the published draw of each sensor the project needs, on all the time (an always-on sensor,
+    the normal case for audio and motion; one figure per peripheral kind). The radio's share needs a duty
+    cycle the questionnaire does not ask, so a required radio is named unknown, as is any part without a
+    published figure. Unknown parts are not counted: the average is a lower bound when ``unknown`` is not empty.
+    """
+    unknown: list[str] = []
+    p = board.power
+    if not active:
+        unknown.append("active power (the board publishes none)")
+    sleep = p.sleep_mw if p and p.sleep_mw is not None else None
+    if sleep is None and duty < 1.0:
+        unknown.append("sleep power")
+    drawn = {x.kind: x.active_mw for x in (p.peripherals if p else ())}
+    sensing, kinds = 0.0, []
+    for sensor in req.sensors:
+        kind = SENSOR_PERIPHERAL.get(sensor)
+        if kind is None or kind in kinds:
+            continue
+        kinds.append(kind)
+        if kind in drawn:
+            sensing += drawn[kind]
+        else:
+            unknown.append(f"{sensor} draw")
+    unknown += [f"{c} radio (duty cycle not asked)" for c in req.connectivity if c in RADIOS]
+    parts = {"inference": active * duty if active else None,
+             "sleep": sleep * (1.0 - duty) if sleep is not None else None,
+             "sensing": sensing if kinds and not any(u.endswith(" draw") for u in unknown) else (sensing or None),
+             "radio": None if any(c in RADIOS for c in req.connectivity) else 0.0}
+    return {"parts": parts, "unknown": unknown}
