@@ -58,9 +58,13 @@ def test_ask_writes_what_was_answered(tmp_path: Path):
         "60",                   # cost
         "camera, gass",         # sensors: a typo is asked again
         "camera",
+        "microphone",           # added off the board
         "wifi",                 # connectivity
         "esp32-s3-ey",          # board typo: asked again
         "esp32-s3-eye", "prefer",
+        "esp-d",                # framework typo: asked again
+        "esp-dl", "prefer",
+        "no",                   # retraining not allowed
         "cpp", "rtos", "labelled",
     ]
     result = runner.invoke(app, ["ask", str(path)], input="\n".join(answers) + "\n")
@@ -71,3 +75,6 @@ def test_ask_writes_what_was_answered(tmp_path: Path):
     req = load_requirements(path, KB)
     assert req.task == "visual-wake-words" and req.input_kind == "image" and req.battery_mah == 1000.0
     assert req.latency_budget_ms == 500.0 and req.existing_board == "esp32-s3-eye"
+    assert "did you mean 'esp-dl'?" in result.output and data["framework"] == {"id": "esp-dl", "mode": "prefer"}
+    assert data["retraining"] is False and req.post_training_only and req.framework == "esp-dl"
+    assert not req.force_framework and req.external_sensors == ("microphone",)

@@ -33,6 +33,8 @@ def print_advice(advice: dict, console: Console, details: int = 3) -> None:
     else:
         console.print("[bold red]No stack satisfies every requirement.[/bold red]")
         _print_relaxations(advice["relaxations"], console)
+    for pref in advice.get("preferred") or []:
+        _print_preferred(pref, console)
     _print_rejections(summary["rejections"], console)
     if advice["pareto"]:
         console.print(_ranking_table(advice["pareto"], "Pareto front: cost / energy / latency (none is better on all)"))
@@ -71,6 +73,41 @@ def _print_details(c: dict, console: Console) -> None:
         console.print(f"  [{style}]{p['severity']:>8}[/{style}] {p['name']}: {p['evidence']}")
 
 
+FIGURES = (("price_usd", "USD", 2), ("latency_ms", "ms", 2), ("energy_mj", "mJ", 3), ("accuracy_drop_pp", "pp", 2),
+           ("ram_kb", "KB RAM", 1), ("flash_kb", "KB flash", 1))
+
+
+def _print_preferred(p: dict, console: Console) -> None:
+    """The team's board or framework beside the best stack without it: what switching would gain."""
+    what = "board" if p["kind"] == "board" else "framework"
+    kept, other = p["kept"], p["best_other"]
+    if other is None:
+        return
+    name = f"{other['board']} + {other['framework']} + {other['recipe']}"
+    if kept is None:
+        console.print(f"\nNo feasible stack keeps your {what} {p['id']}; the best without it: {name} (see why below).")
+        return
+    if p["gain"] <= 1e-9:
+        console.print(f"\nYour {what} {p['id']} is also the better choice: the best stack without it ({name}) "
+                      f"scores {-p['gain']:.2f} worse.")
+        return
+    console.print(f"\nBest stack without your {what} {p['id']}: {name}, {p['gain']:.2f} score points better "
+                  f"(reuse left out):")
+    gains = [f"{t} {v:.2f}" for t, v in p["terms"].items() if v > 0]
+    losses = [f"{t} {-v:.2f}" for t, v in p["terms"].items() if v < 0]
+    worse = f"; worse on {', '.join(losses)}" if losses else ""
+    console.print(f"  better on {', '.join(gains) or 'nothing'}{worse}")
+    figures = []
+    for key, unit, digits in FIGURES:
+        f = p["figures"].get(key) or {}
+        a, b = f.get("kept"), f.get("other")
+        if a != b:
+            show = [("unknown" if v is None else format_value(round(v, digits))) for v in (a, b)]
+            figures.append(f"{show[0]} → {show[1]} {unit}")
+    if figures:
+        console.print(f"  {', '.join(figures)}")
+
+
 def _print_relaxations(relaxations: list[dict], console: Console) -> None:
     if not relaxations:
         console.print("No single change to one requirement (or two numeric budgets) makes a stack feasible; "
@@ -94,7 +131,9 @@ def _print_why_not(w: dict, console: Console) -> None:
     console.print(f"\n[bold]Why not {w['id']}[/bold] ({w['kind']})")
     if w["ranked"] is not None:
         best, top = w["best"], w["top"]
-        console.print(f"  It is feasible: best rank #{w['ranked']} ({best['board']} + {best['framework']} + "
+        where = "with it as the model basis, the best stack is" if w["kind"] == "reference-model" else \
+            f"best rank #{w['ranked']}"
+        console.print(f"  It is feasible: {where} ({best['board']} + {best['framework']} + "
                       f"{best['recipe']}), score {best['score']:.3f} against {top['score']:.3f} for #1.")
         worse = [(k, best["penalties"][k] - top["penalties"][k]) for k in best["penalties"]]
         worse = [f"{k} +{d:.2f}" for k, d in sorted(worse, key=lambda kv: -kv[1]) if d > 1e-9]
@@ -109,7 +148,7 @@ def _print_why_not(w: dict, console: Console) -> None:
         console.print(f"  {w['stacks_checked']} stacks with it were rejected; by rule: {counts}")
         console.print("  Closest:")
         for c in w["closest"]:
-            names = " + ".join(v for k, v in c.items() if k != "violations")
+            names = " + ".join(v for k, v in c.items() if k not in ("violations", "distance"))
             console.print(f"    {names}:")
             for v in c["violations"]:
                 console.print(f"      ✗ {v['message']}")

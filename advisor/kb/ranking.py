@@ -20,7 +20,8 @@ TERMS: dict[str, tuple[tuple[str, ...], str]] = {
     "headroom": ((), "mean share of the available RAM (with the margin) and flash the stack uses"),
     "maturity": (("maintenance", "archived", "removed", "medium", "small"),
                  "framework status penalty + community-size penalty"),
-    "reuse": ((), "1 on a board other than the existing one (prefer); stacks on the existing board rank first"),
+    "reuse": ((), "share of the team's board (hardware prefer) and framework (framework prefer) the stack does not "
+                  "keep; stacks on the existing board rank first, then those with the team's framework"),
     "risk": (("high", "critical", "rerank"), "high x HIGH risks + critical x CRITICAL risks that fire, for the "
                                              "best `rerank` stacks, which are then re-sorted"),
 }

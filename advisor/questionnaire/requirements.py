@@ -18,9 +18,10 @@ from advisor.kb.yamlio import LineMap, describe_type, excerpt, line_of, load_yam
 
 # The input modality each task usually has, when the questionnaire does not say.
 TASK_INPUT = {"keyword-spotting": "audio", "visual-wake-words": "image", "image-classification": "image",
-              "gesture-recognition": "imu", "anomaly-detection": "vibration", "regression": "timeseries",
+              "gesture-recognition": "imu", "anomaly-detection": "vibration", "object-detection": "image",
+              "regression": "timeseries",
               "other": "other"}
-MODEL_SUFFIXES = {".tflite": "tflite", ".keras": "keras", ".h5": "h5", ".hdf5": "h5"}
+MODEL_SUFFIXES = {".tflite": "tflite", ".keras": "keras", ".h5": "h5", ".hdf5": "h5", ".onnx": "onnx"}
 TFLITE_IDENTIFIER = b"TFL3"
 WEIGHT_KEYS = tuple(TERMS)  # the ranking terms (advisor.kb.ranking)
 
@@ -42,7 +43,7 @@ class Requirements:
     input_shape: tuple[int, ...]
     num_classes: int | None
     model_file: Path | None
-    model_source: str  # reference | tflite | keras | h5 | savedmodel
+    model_source: str  # reference | tflite | keras | h5 | savedmodel | onnx
     reference_model: str | None
     accuracy_target_pct: float
     max_accuracy_drop_pp: float
@@ -56,7 +57,7 @@ class Requirements:
     battery_v: float
     lifetime_days: float
     unit_cost_usd: float
-    sensors: tuple[str, ...]
+    sensors: tuple[str, ...]  # on the board
     connectivity: tuple[str, ...]
     existing_board: str
     force_board: bool
@@ -67,6 +68,10 @@ class Requirements:
     ota_updates: bool
     privacy_sensitive: bool
     team_ml_experience: str
+    framework: str = ""  # the framework the team prefers or must use ('' = none)
+    force_framework: bool = False
+    post_training_only: bool = False  # retraining: false (the model may not be retrained)
+    external_sensors: tuple[str, ...] = ()  # added off the board (shield, module): not required on it
     weights: dict[str, float] = field(default_factory=dict)
     file: str = ""
 
@@ -80,8 +85,11 @@ class Requirements:
             "flash_budget_kb": self.flash_budget_kb, "memory_margin_pct": self.memory_margin_pct,
             "power_budget_mw": self.power_budget_mw, "battery_mah": self.battery_mah,
             "lifetime_days": self.lifetime_days, "unit_cost_usd": self.unit_cost_usd,
-            "sensors": list(self.sensors), "connectivity": list(self.connectivity),
+            "sensors": list(self.sensors), "external_sensors": list(self.external_sensors),
+            "connectivity": list(self.connectivity),
             "existing_board": self.existing_board, "force_board": self.force_board,
+            "framework": self.framework, "force_framework": self.force_framework,
+            "post_training_only": self.post_training_only,
             "language": self.language, "os": self.os, "data": self.data,
             "deployment_units": float(self.deployment_units), "ota_updates": self.ota_updates,
             "privacy_sensitive": self.privacy_sensitive, "team_ml_experience": self.team_ml_experience,
@@ -91,7 +99,8 @@ class Requirements:
         """A copy with ``req`` context fields replaced (used to try relaxations)."""
         names = {"unit_cost_usd", "ram_budget_kb", "flash_budget_kb", "latency_budget_ms", "power_budget_mw",
                  "lifetime_days", "max_accuracy_drop_pp", "sensors", "connectivity", "language", "os", "data",
-                 "force_board", "existing_board", "memory_margin_pct"}
+                 "force_board", "existing_board", "memory_margin_pct", "framework", "force_framework",
+                 "post_training_only", "external_sensors"}
         changes = {}
         for key, value in overrides.items():
             if key not in names:
@@ -138,6 +147,10 @@ def from_mapping(data: dict, kb: KnowledgeBase, name: str = "<requirements>", li
     power = data.get("power", {})
     memory = data.get("memory", {})
     accuracy = data.get("accuracy", {})
+    framework = data.get("framework")
+    if framework and framework["id"] not in kb.frameworks:
+        bad(("framework", "id"), f"unknown framework {excerpt(framework['id'])}"
+            f"{did_you_mean(framework['id'], kb.frameworks)}", "see `tinyml-advisor kb list frameworks`")
     if hardware and hardware["board"] not in kb.boards:
         bad(("hardware", "board"), f"unknown board {excerpt(hardware['board'])}{did_you_mean(hardware['board'], kb.boards)}",
             "see `tinyml-advisor kb list boards`")
@@ -154,17 +167,18 @@ def from_mapping(data: dict, kb: KnowledgeBase, name: str = "<requirements>", li
     elif reference is not None and task not in kb.reference_models[reference].tasks:
         bad(("model", "reference"), f"reference model {excerpt(reference)} is for {', '.join(kb.reference_models[reference].tasks)},"
             f" not {task}")
-    # NOTE: only a .tflite is profiled without TensorFlow; every other model is estimated from the
-    # task's reference model, so one must exist (the first by id is the default).
-    if reference is None and source != "tflite" and not problems:
-        candidates = sorted(m.id for m in kb.reference_models.values() if task in m.tasks)
-        if candidates:
-            reference = candidates[0]
-        elif "file" in model:
-            bad(("model", "file"), f"the knowledge base has no reference model for task '{task}', so estimates "
-                "need the model itself: give a .tflite file (`tinyml-advisor profile` converts Keras models)")
-        else:
-            bad(("task",), f"the knowledge base has no reference model for task '{task}'; give model.file")
+    # Without a model file the estimates stand on a reference model, which profile.basis chooses for the
+    # project (task, input shape, budgets); task: other (or a task without one) needs an input shape for that.
+    has_refs = any(task in m.tasks for m in kb.reference_models.values())
+    if reference is None and "file" not in model and not has_refs and not data.get("input", {}).get("shape") \
+            and not problems:
+        bad(("task",), f"the knowledge base has no reference model for task '{task}', so the estimates need "
+            "the model or its input: give model.file, or input.shape (a reference model of the same input kind "
+            "is then scaled to it)")
+    for i, sensor in enumerate(data.get("external_sensors", ())):
+        if sensor in data.get("sensors", ()):
+            bad(("external_sensors", i), f"'{sensor}' is listed in sensors (on the board) and external_sensors; "
+                "keep it in one of them")
     if "lifetime_days" in power and "battery_mah" not in power:
         bad(("power", "lifetime_days"), "a lifetime needs a battery: add power.battery_mah")
     if hardware and hardware.get("mode") == "force" and data.get("unit_cost_usd") is not None \
@@ -192,8 +206,12 @@ def from_mapping(data: dict, kb: KnowledgeBase, name: str = "<requirements>", li
         lifetime_days=float(power.get("lifetime_days", 0.0)),
         unit_cost_usd=float(data.get("unit_cost_usd", 0.0)),
         sensors=tuple(data.get("sensors", ())), connectivity=tuple(data.get("connectivity", ())),
+        external_sensors=tuple(data.get("external_sensors", ())),
         existing_board=hardware["board"] if hardware else "",
         force_board=bool(hardware and hardware.get("mode", "prefer") == "force"),
+        framework=framework["id"] if framework else "",
+        force_framework=bool(framework and framework.get("mode", "prefer") == "force"),
+        post_training_only=not data.get("retraining", _default("retraining")),
         language=data.get("language", _default("language")), os=data.get("os", _default("os")),
         data=data.get("data", _default("data")),
         deployment_units=int(data.get("deployment_units", _default("deployment_units"))),
@@ -202,6 +220,25 @@ def from_mapping(data: dict, kb: KnowledgeBase, name: str = "<requirements>", li
         team_ml_experience=data.get("team_ml_experience", _default("team_ml_experience")),
         weights=weights, file=name,
     )
+
+
+def with_model_file(req: Requirements, path: Path | str) -> Requirements:
+    """``req`` with the model named on the command line (``--model``) in place of the questionnaire's.
+
+    Raises:
+        ProblemError: the file is missing, of an unknown type, or not what its suffix says.
+    """
+    path = Path(path)
+    problems: list[Problem] = []
+
+    def bad(_path: tuple, message: str, hint: str = "") -> None:
+        problems.append(Problem(display_path(path), 0, "", message.replace("model file", "--model file"),
+                                "requirements", hint))
+
+    model_file, source = _check_model_file(path, bad)
+    if problems:
+        raise ProblemError(problems)
+    return replace(req, model_file=model_file, model_source=source, reference_model=None)
 
 
 def _check_model_file(path: Path, bad) -> tuple[Path | None, str]:
@@ -221,7 +258,7 @@ def _check_model_file(path: Path, bad) -> tuple[Path | None, str]:
         return path, "savedmodel"
     source = MODEL_SUFFIXES.get(path.suffix.lower())
     if source is None:
-        bad(where, f"unknown model type '{path.suffix}'", "use .tflite, .keras, .h5 or a SavedModel folder")
+        bad(where, f"unknown model type '{path.suffix}'", "use .tflite, .onnx, .keras, .h5 or a SavedModel folder")
         return None, "reference"
     try:
         with path.open("rb") as f:

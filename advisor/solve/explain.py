@@ -7,7 +7,7 @@ cannot disagree with the ranking.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from advisor.solve.context import contexts_for
 from advisor.perf import is_float, kernel_for, runtime_kb, throughput_for
@@ -16,6 +16,7 @@ from advisor.solve.estimate import (estimate, recipe_part,
 from advisor.kb.base import KnowledgeBase
 from advisor.kb.entities import SEVERITIES
 from advisor.problems import Problem, ProblemError, did_you_mean
+from advisor.profile.basis import basis_for
 from advisor.rules.core import EvaluationError, evaluation_problem, fields_read, format_value, project, vocabulary
 from advisor.solve.risks import FiredPitfall, pitfalls_for  # noqa: F401 - re-exported
 from advisor.solve.solver import Candidate, Solution, context_for, solve
@@ -28,6 +29,14 @@ class Violation:
     constraint: str
     name: str
     message: str
+    # NOTE: how far the stack is from meeting it: the relative change a numeric budget needs (0.25 = 25 %),
+    # 1.0 for a categorical rule (a whole change of board, framework, recipe or requirement).
+    miss: float = 1.0
+
+
+# The limit a numeric constraint's need is compared with, when it is not the requirement field itself
+# (a RAM or flash budget left out means the board's memory).
+LIMIT_FROM = {"ram_budget_kb": "ram_avail_kb", "flash_budget_kb": "flash_avail_kb"}
 
 
 def candidate_context(sol: Solution, kb: KnowledgeBase, board: str, fw: str, recipe: str) -> dict:
@@ -66,10 +75,29 @@ def violations(ctx: dict, kb: KnowledgeBase, stages: tuple[str, ...] = STAGE_ORD
             continue
         try:
             if c.holds(project(ctx, c.reads)) is not True:
-                out.append(Violation(c.constraint.id, c.constraint.name, c.explain.render(ctx)))
+                out.append(Violation(c.constraint.id, c.constraint.name, c.explain.render(ctx), _miss(c, ctx, kb)))
         except EvaluationError as exc:
             raise evaluation_problem("constraint", c.constraint.id, "holds", exc, kb.where.get(c.constraint.id)) from None
     return out
+
+
+def _miss(c, ctx: dict, kb: KnowledgeBase) -> float:
+    """How far ``ctx`` is from meeting the violated constraint ``c`` (see Violation.miss)."""
+    if not (c.constraint.relax and c.need is not None):
+        return 1.0
+    name = c.constraint.relax.field.partition(".")[2]
+    if name not in NUMERIC:
+        return 1.0
+    limit = ctx["req"].get(name, 0.0)
+    if limit == NUMERIC[name][0] and name in LIMIT_FROM and ctx.get("est"):
+        limit = ctx["est"][LIMIT_FROM[name]]
+    try:
+        need = float(c.need(ctx))
+    except (EvaluationError, TypeError, ValueError):
+        return 1.0
+    if not limit or limit <= 0 or need < 0:
+        return 1.0
+    return round(abs(need / limit - 1.0), 6)
 
 
 def pitfalls_of(sol: Solution, kb: KnowledgeBase, key: tuple[str, str, str]) -> list[FiredPitfall]:
@@ -84,7 +112,7 @@ class WhyNot:
     """Why one board, framework or recipe is not (or not higher) in the ranking."""
 
     id: str
-    kind: str  # board | framework | recipe
+    kind: str  # board | framework | recipe | reference-model
     best: Candidate | None  # its best-ranked candidate, when it has one
     own: list[Violation] = field(default_factory=list)  # violated on its own (no partner needed)
     combos: list[tuple[str, str, list[Violation]]] = field(default_factory=list)  # (partner a, partner b, why)
@@ -93,14 +121,19 @@ class WhyNot:
 def why_not(entity_id: str, sol: Solution, kb: KnowledgeBase) -> WhyNot:
     """Every violated rule, with the numbers, for every stack the entity could be part of.
 
+    Partners rejected at any stage count (a board without the sensor, a recipe the data does not allow), so the
+    closest stacks are those that miss the least, wherever they fail.
+
     Raises:
-        ProblemError: the id is no board, framework or recipe.
+        ProblemError: the id is no board, framework, recipe or reference model.
     """
     kind = kb.kind_of(entity_id)
+    if kind == "reference-model":
+        return _why_not_model(entity_id, sol, kb)
     if kind not in ("board", "framework", "recipe"):
-        known = list(kb.boards) + list(kb.frameworks) + list(kb.recipes)
-        raise ProblemError([Problem("--why-not", 0, "", f"unknown board, framework or recipe '{entity_id}'"
-                                    f"{did_you_mean(entity_id, known)}", "usage")])
+        known = list(kb.boards) + list(kb.frameworks) + list(kb.recipes) + list(kb.reference_models)
+        raise ProblemError([Problem("--why-not", 0, "", f"unknown board, framework, recipe or reference model "
+                                    f"'{entity_id}'{did_you_mean(entity_id, known)}", "usage")])
     ranked = sol.ranked(**{kind: entity_id})
     result = WhyNot(entity_id, kind, ranked[0] if ranked else None)
     ents = contexts_for(kb)
@@ -114,19 +147,43 @@ def why_not(entity_id: str, sol: Solution, kb: KnowledgeBase) -> WhyNot:
     boards = [entity_id] if kind == "board" else sorted(kb.boards)
     fws = [entity_id] if kind == "framework" else sorted(kb.frameworks)
     recipes = [entity_id] if kind == "recipe" else sorted(kb.recipes)
-    alive = {s: {i for i in items if not violations(context_for(req_ctx, model_ctx, **{s: d[i]}), kb, (s,))}
-             for s, items, d in (("board", boards, ents.boards), ("fw", fws, ents.frameworks),
-                                 ("recipe", recipes, ents.recipes))}
     ranked_keys = {c.key for c in ranked}
-    for b in sorted(alive["board"]):
-        for f in sorted(alive["fw"]):
-            for r in sorted(alive["recipe"]):
+    for b in boards:
+        for f in fws:
+            for r in recipes:
                 if (b, f, r) in ranked_keys:
                     continue
-                found = violations(candidate_context(sol, kb, b, f, r), kb,
-                                   ("board-fw", "fw-recipe", "board-recipe", "candidate"))
+                found = violations(candidate_context(sol, kb, b, f, r), kb)
                 partners = tuple(x for x, k in ((b, "board"), (f, "framework"), (r, "recipe")) if k != kind)
                 result.combos.append((partners[0], partners[1], found))
+    return result
+
+
+def distance(found: list[Violation]) -> float:
+    """How little a rejected stack misses: the sum of its violations' misses (see Violation.miss)."""
+    return round(sum(v.miss for v in found), 6)
+
+
+def _why_not_model(model_id: str, sol: Solution, kb: KnowledgeBase) -> WhyNot:
+    """Why not estimate (and deploy) this reference model instead: the same questionnaire solved with it."""
+
+    ref = kb.reference_models[model_id]
+    result = WhyNot(model_id, "reference-model", None)
+    if sol.req.task not in ref.tasks:
+        result.own.append(Violation("model-task", "The model is made for the project's task",
+                                    f"{model_id} is for {', '.join(ref.tasks)}, not {sol.req.task}"))
+        return result
+    req = replace(sol.req, reference_model=model_id, model_source="reference", model_file=None)
+    trial = solve(req, kb, basis_for(req, kb))
+    result.best = trial.candidates[0] if trial.candidates else None
+    found = []
+    # NOTE: only the stacks that fail fewest rules are re-estimated; the closest are among them.
+    rejected = sorted(trial.rejected["candidate"].items(), key=lambda kv: (len(kv[1]), kv[0]))[:50]
+    for key, _ids in rejected:
+        ctx = stack_context(req, trial.basis, kb, *key)
+        found.append((distance(v := violations(ctx, kb, ("candidate",))), key, v))
+    found.sort(key=lambda x: (x[0], x[1]))
+    result.combos = [(f"{b} + {f}", r, v) for _d, (b, f, r), v in found]
     return result
 
 
@@ -149,44 +206,90 @@ LABELS = {"ram_budget_kb": ("RAM budget", "KB"), "flash_budget_kb": ("flash budg
           "lifetime_days": ("required battery lifetime", "days")}
 
 
+# The sensor each input kind cannot do without: a relaxation never drops it (keyword spotting without a
+# microphone is no keyword spotting); it offers to add it off the board instead (external_sensors). The
+# board-has-sensors sources: micro_speech captures audio from a microphone, person_detection images from a camera.
+NEEDED_SENSOR = {"audio": "microphone", "image": "camera"}
+
+
 def relaxations(sol: Solution, kb: KnowledgeBase) -> list[Relaxation]:
-    """Single requirement changes (or, when none suffices, pairs of numeric budgets) that make at least one
-    stack feasible, each with the least change needed; most stacks admitted first."""
+    """Single requirement changes (or, when none suffices, pairs of numeric budgets, then a categorical change
+    together with one budget) that make at least one stack feasible, each with the least change needed; most
+    stacks admitted first. A sensor the task's input needs is never dropped."""
     fields = sorted({c.constraint.relax.field.partition(".")[2] for c in kb.constraints.values()
                      if c.constraint.relax})
     found: list[Relaxation] = []
     req = sol.req
+    categorical = _categorical(fields, req)
     for name in fields:
-        current = getattr(req, name)
         if name in NUMERIC:
             found += _numeric((name,), sol, kb)
-        elif isinstance(current, tuple):
-            for item in current:
-                trial = solve(req.with_context({name: [v for v in current if v != item]}), kb, sol.basis)
-                if trial.candidates:
-                    found.append(Relaxation(name, f"drop '{item}' from {name}", item, len(trial.candidates),
-                                            trial.candidates[0].key))
-        elif isinstance(current, bool):
-            if current:
-                trial = solve(req.with_context({name: False}), kb, sol.basis)
-                if trial.candidates:
-                    what = f"do not force {req.existing_board}" if name == "force_board" else f"set {name} to false"
-                    found.append(Relaxation(name, what, False, len(trial.candidates), trial.candidates[0].key))
-        else:
-            for value in _alternatives(name):
-                if value == current:
-                    continue
-                trial = solve(req.with_context({name: value}), kb, sol.basis)
-                if trial.candidates:
-                    found.append(Relaxation(name, f"use {name} '{value}' instead of '{current}'", value,
-                                            len(trial.candidates), trial.candidates[0].key))
+    for name, value, what in categorical:
+        trial = solve(req.with_context(_changes(req, name, value)), kb, sol.basis)
+        if trial.candidates:
+            found.append(Relaxation(name, what, value, len(trial.candidates), trial.candidates[0].key))
     if not found:
         tight = [n for n in fields if n in NUMERIC and getattr(req, n) != NUMERIC[n][0]]
         for i, a in enumerate(tight):
             for b in tight[i + 1:]:
                 found += _numeric((a, b), sol, kb)
+    if not found:
+        found += _combined(categorical, [n for n in fields if n in NUMERIC], sol, kb)
     found.sort(key=lambda r: (-r.fit, r.field, str(r.value)))
     return found
+
+
+def _categorical(fields: list[str], req) -> list[tuple[str, object, str]]:
+    """Every single non-numeric change that loosens a requirement: (field, new value, what to do in words)."""
+    out: list[tuple[str, object, str]] = []
+    for name in fields:
+        current = getattr(req, name)
+        if name in NUMERIC:
+            continue
+        if isinstance(current, tuple):
+            for item in current:
+                rest = [v for v in current if v != item]
+                if name == "sensors" and NEEDED_SENSOR.get(req.input_kind) == item:
+                    # the task cannot do without it, but it need not sit on the board
+                    what = (f"add the {item} off the board (external_sensors: [{item}]) instead of requiring it "
+                            "on the board")
+                    out.append((name, rest, what))
+                    continue
+                out.append((name, rest, f"drop '{item}' from {name}"))
+        elif isinstance(current, bool):
+            if current:
+                what = {"force_board": f"do not force the board {req.existing_board}",
+                        "force_framework": f"do not force the framework {req.framework}",
+                        "post_training_only": "allow retraining (retraining: true)"}.get(name, f"set {name} to false")
+                out.append((name, False, what))
+        else:
+            out += [(name, value, f"use {name} '{value}' instead of '{current}'")
+                    for value in _alternatives(name) if value != current]
+    return out
+
+
+def _changes(req, name: str, value) -> dict:
+    """The requirement fields one categorical change sets: a sensor taken off the board's list stays on the
+    device when the task needs it (it moves to external_sensors)."""
+    changes = {name: value}
+    if name == "sensors":
+        moved = [s for s in req.sensors if s not in value and NEEDED_SENSOR.get(req.input_kind) == s]
+        if moved:
+            changes["external_sensors"] = list(req.external_sensors) + moved
+    return changes
+
+
+def _combined(categorical: list, numeric: list[str], sol: Solution, kb: KnowledgeBase) -> list[Relaxation]:
+    """A categorical change together with the least change of one budget, when neither alone is enough."""
+    out = []
+    for name, value, what in categorical:
+        changed = replace(sol, req=sol.req.with_context(_changes(sol.req, name, value)))
+        for n in numeric:
+            for r in _numeric((n,), changed, kb):
+                shown = value if not isinstance(value, list) else [v for v in getattr(sol.req, name) if v not in value]
+                out.append(Relaxation(f"{name}+{n}", f"{what} and {r.change}", {name: shown, n: r.value}, r.fit,
+                                      r.best))
+    return out
 
 
 def _alternatives(name: str) -> list[str]:

@@ -40,7 +40,7 @@ def penalties(rk: Ranking, req, board: dict, fw: dict, recipe: dict, est: dict) 
         "effort": effort,
         "headroom": sum(shares) / len(shares),
         "maturity": status + community,
-        "reuse": 1.0 if req.existing_board and board["id"] != req.existing_board else 0.0,
+        "reuse": _reuse(req, board, fw),
         "risk": 0.0,
     }
 
@@ -70,6 +70,19 @@ def risk_penalty(rk: Ranking, severities: list[str]) -> float:
     return p["high"] * severities.count("high") + p["critical"] * severities.count("critical")
 
 
+def _reuse(req, board: dict, fw: dict) -> float:
+    """1 for each of the team's board and framework the stack does not keep, averaged over those it has."""
+    misses = [board["id"] != req.existing_board for have in (req.existing_board,) if have] + \
+        [fw["id"] != req.framework for have in (req.framework,) if have]
+    return sum(misses) / len(misses) if misses else 0.0
+
+
 def first_on_existing_board(req) -> bool:
     """Stacks on the team's board rank before all others (hardware mode prefer, reuse weight above 0)."""
     return bool(req.existing_board) and req.weights.get("reuse", 0.0) > 0
+
+
+def first_with_preferred_framework(req) -> bool:
+    """Stacks with the team's framework rank before the others on the same board tier (framework mode prefer,
+    reuse weight above 0)."""
+    return bool(req.framework) and req.weights.get("reuse", 0.0) > 0

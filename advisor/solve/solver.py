@@ -189,7 +189,7 @@ def solve(req: Requirements, kb: KnowledgeBase, basis: ModelBasis) -> Solution:
                     rejected["candidate"][(b, f, r)] = bad
                     continue
                 penalties = ranking.penalties(rk, req, bctx, fctx, rctx, est)
-                candidates.append(Candidate(b, f, r, est, penalties, 0.0, rate.basis, checked, ctx=ctx))
+                candidates.append(Candidate(b, f, r, est, penalties, 0.0, est["latency_basis"], checked, ctx=ctx))
     ranking.fill_unknowns(candidates)
     for c in candidates:
         c.score = ranking.score(req.weights, c.penalties)
@@ -233,8 +233,11 @@ def _price(board: dict) -> float:
 
 
 def _order(c: Candidate, boards: dict, req: Requirements) -> tuple:
+    # NOTE: the team's board first, then (within each tier) the team's framework, then the score.
     first = 0 if not ranking.first_on_existing_board(req) or c.board == req.existing_board else 1
-    return (first, round(c.score, 9), _price(boards[c.board]), c.est["latency_ms"], c.board, c.framework, c.recipe)
+    own_fw = 0 if not ranking.first_with_preferred_framework(req) or c.framework == req.framework else 1
+    return (first, own_fw, round(c.score, 9), _price(boards[c.board]), c.est["latency_ms"], c.board, c.framework,
+            c.recipe)
 
 
 def _rank(candidates: list[Candidate], boards: dict, req: Requirements, rk, kb: KnowledgeBase) -> dict:
@@ -265,18 +268,29 @@ def _rank(candidates: list[Candidate], boards: dict, req: Requirements, rk, kb: 
 
 
 def pareto_front(candidates: list[Candidate], boards: dict) -> list[Candidate]:
-    """Candidates no other candidate beats on cost, energy and latency at once (unknown energy counts as worst)."""
-    def point(c: Candidate) -> tuple[float, float, float]:
-        energy = c.est["energy_mj"] or math.inf
-        return _price(boards[c.board]), energy, c.est["latency_ms"]
+    """Candidates no other candidate beats on cost, energy and latency at once.
 
-    ordered = sorted(candidates, key=lambda c: (point(c), c.rank))
-    front: list[tuple[tuple, Candidate]] = []
-    for c in ordered:
-        p = point(c)
-        if any(all(q[i] <= p[i] for i in range(3)) and q != p for q, _ in front):
-            continue
-        if any(q == p for q, _ in front):
-            continue  # same point as a better-ranked candidate already on the front
-        front.append((p, c))
-    return sorted((c for _, c in front), key=lambda c: c.rank)
+    An unknown price or energy is unknown, neither best nor worst: two stacks are compared only on the
+    measures both of them have, so a stack without an energy figure is beaten by one that is cheaper and
+    faster, and beats one that is dearer and slower, whatever either's energy.
+    """
+    def point(c: Candidate) -> tuple:
+        price = _price(boards[c.board])
+        return (None if math.isinf(price) else price, c.est["energy_mj"] or None, c.est["latency_ms"])
+
+    def beats(q: tuple, p: tuple) -> bool:
+        shared = [i for i in range(3) if q[i] is not None and p[i] is not None]
+        return bool(shared) and all(q[i] <= p[i] for i in shared) and any(q[i] < p[i] for i in shared)
+
+    best: dict[tuple, Candidate] = {}  # NOTE: one candidate per point, the best-ranked one
+    for c in sorted(candidates, key=lambda c: c.rank):
+        best.setdefault(point(c), c)
+    points = list(best)
+    # NOTE: comparing on shared measures is not transitive (a beats b on price and latency, b beats c, yet a
+    # does not beat c, which uses less energy), so a point leaves the front only when a point on the front
+    # beats it: first the points nothing beats, then, best-ranked first, those none of the front beats.
+    front = [p for p in points if not any(beats(q, p) for q in points if q is not p)]
+    for p in points:
+        if p not in front and not any(beats(q, p) for q in front):
+            front.append(p)
+    return sorted((best[p] for p in front), key=lambda c: c.rank)
