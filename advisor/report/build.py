@@ -11,7 +11,10 @@ import re
 from pathlib import Path
 
 from advisor.solve.advice import build_advice
-from advisor.report.charts import front_svg, bars_svg, memory_svg, scatter_svg
+from advisor.report import nextsteps, numbers
+from advisor.report.scores import _metric_text, _percent  # noqa: F401 - _percent used by callers
+from advisor.report.charts import budget_svg, energy_svg, front_svg, bars_svg, memory_svg, path_svg
+from advisor.report.status import evidence_context, method_items
 from advisor.report.runfiles import load_run  # noqa: F401 - the report command's entry point
 from advisor.solve.explain import pitfalls_of
 from advisor.kb.base import KnowledgeBase
@@ -19,28 +22,6 @@ from advisor.kb.entities import SEVERITIES
 from advisor.questionnaire.requirements import Requirements
 from advisor.profile.basis import basis_for, from_profile
 from advisor.solve.solver import solve
-
-# (step id, pattern in the method's text, fact that makes it done, what the tool did)
-METHOD_RULES = (
-    ("framework-selection", r"compare candidate", "advised", "ranked every framework against the requirements"),
-    ("framework-selection", r"maintenance status", "advised", "maintenance status and community are ranking terms"),
-    ("hardware-selection", r"reuse", "advised", "an existing board is ranked first or forced when named"),
-    ("hardware-selection", r"sram and flash", "advised", "RAM and flash needs checked with the margin"),
-    ("hardware-selection", r"energy", "energy_known", "energy per inference estimated from published power"),
-    ("hardware-selection", r"sensors", "advised", "required sensors and connectivity checked"),
-    ("model-compression", r"profile", "profiled", "per-layer MACs and memory profiled"),
-    ("model-compression", r"quantization", "quantized", "int8 model produced and evaluated"),
-    ("model-compression", r"pruning", "pruned_or_clustered", "pruning / clustering applied by the recipe"),
-    ("model-compression", r"distillation", "distilled", "a student model was distilled"),
-    ("conversion-deployment", r"convert", "converted", "converted to .tflite"),
-    ("conversion-deployment", r"integrate", "exported", "C array and a TFLM main.cc sketch generated"),
-    ("conversion-deployment", r"test and validate", "validated", "run in the tflite-micro interpreter on the "
-                                                                  "test set (host, not yet the device)"),
-    ("mlops", r"data versioning", "manifest", "input data hashed in the run manifest"),
-    ("mlops", r"model versioning", "manifest", "model and artifacts hashed in the run manifest"),
-    ("mlops", r"experiment tracking", "manifest", "recipe, parameters, seed, versions and metrics recorded"),
-)
-
 
 def usd(value: float | None, unit: bool = True) -> str:
     """A board price as the report shows it: ``27 USD``, or ``price unknown`` when no store page gave one."""
@@ -62,30 +43,50 @@ def build_report(req: Requirements, kb: KnowledgeBase, run: dict | None = None, 
     why = _obvious_alternatives(sol, kb)
     advice = build_advice(sol, kb, top=top, why=why)
     best = sol.candidates[0] if sol.candidates else None
+    rec = advice["recommendations"][0] if advice["recommendations"] else None
+    board = kb.boards.get(rec["board"]) if rec else None
     risks = pitfalls_of(sol, kb, best.key) if best else []
-    facts = _facts(req, sol, run, profile, kb)
+    arena = numbers.arena(profile, run, rec)
+    energy = numbers.energy(rec, req, board) if rec else None
+    facts = evidence_context(req, advice, kb, run, profile, arena, energy)
     steps = [_step(step, req, advice, run, profile, risks, facts)
              for step in sorted(kb.guideline.values(), key=lambda s: s.step)]
+    budget = numbers.memory_budget(rec, board) if rec else None
+    path = numbers.compression_path(run) if run else []
     charts = {"memory": bars_svg(advice["recommendations"]) if advice["recommendations"] else "",
               "layers": memory_svg(profile, best.est["ram_avail_kb"] if best else None,
                                    f"{best.board} RAM" if best else "") if profile else "",
-              "accuracy": scatter_svg(_accuracy_points(run)) if run else "",
+              "budget": budget_svg(budget) if budget else "",
+              "energy": energy_svg(energy) if energy else "",
+              "accuracy": path_svg(path) if path else "",
               "search": front_svg(search) if search else ""}
     worst = max((SEVERITIES.index(r.severity) for r in risks), default=-1)
+    n = advice["summary"]["candidates"]
     return {
         "project": req.project, "task": req.task,
         "requirements": advice["requirements"], "model": advice["model"],
         "knowledge_base": advice["knowledge_base"]["digest"],
-        "recommendation": advice["recommendations"][0] if advice["recommendations"] else None,
+        "recommendation": rec,
         "runners_up": advice["recommendations"][1:],
+        "feasible_text": f"{n} feasible stack" + ("" if n == 1 else "s"),
         "rejected": advice["why_not"], "relaxations": advice["relaxations"],
         "summary": advice["summary"],
+        "ranking": numbers.ranking(advice) if rec else None,
+        "layers": numbers.layers(profile, rec["estimates"]["latency_ms"] if rec else None) if profile else [],
+        "layers_basis": (f"estimated time: the {rec['estimates']['latency_ms']:.2f} ms latency estimate on "
+                         f"{rec['board']} shared out by each operator's MACs and element operations"
+                         if rec and profile else ""),
+        "arena": arena, "memory_budget": budget, "energy": energy,
+        "compression_path": path,
+        "next_steps": nextsteps.plan(board, run, rec, arena) if board else None,
+        "projects": sorted(nextsteps.projects(board, run, req.project)) if board else [],
         "run": _run_summary(run) if run else None,
         "search": _search_summary(search, run) if search else None,
         "steps": steps,
         "risk_counts": {s: sum(1 for r in risks if r.severity == s) for s in reversed(SEVERITIES)},
         "worst_severity": SEVERITIES[worst] if worst >= 0 else None,
         "charts": charts,
+        "files": nextsteps.projects(board, run, req.project) if board else {},
     }
 
 
@@ -106,30 +107,8 @@ def _obvious_alternatives(sol, kb: KnowledgeBase) -> tuple[str, ...]:
     return tuple(dict.fromkeys(unranked))[:5]
 
 
-def _facts(req: Requirements, sol, run: dict | None, profile, kb: KnowledgeBase) -> dict:
-    steps = {s["uses"]: s["status"] for s in run["manifest"]["steps"]} if run else {}
-    techniques = set(kb.recipes[run["manifest"]["recipe"]["id"]].techniques) if run and \
-        run["manifest"]["recipe"]["id"] in kb.recipes else set()
-    best = sol.candidates[0] if sol.candidates else None
-    return {
-        "advised": bool(sol.candidates), "energy_known": bool(best and best.est["energy_mj"]),
-        "profiled": profile is not None,
-        "quantized": bool(run) and run["manifest"]["recipe"]["quantization"] == "int8" and steps.get("convert") == "ok",
-        "pruned_or_clustered": bool(techniques & {"magnitude-pruning", "weight-clustering"}) and
-        steps.get("convert") == "ok",
-        "distilled": steps.get("distill") == "ok", "converted": steps.get("convert") == "ok",
-        "exported": steps.get("export-c") == "ok", "validated": steps.get("tflm-validate") == "ok",
-        "manifest": bool(run),
-    }
-
-
 def _step(step, req: Requirements, advice: dict, run, profile, risks, facts: dict) -> dict:
-    methods = []
-    for text in step.methods:
-        rule = next((r for r in METHOD_RULES if r[0] == step.id and re.search(r[1], text, re.I)), None)
-        done = bool(rule and facts.get(rule[2]))
-        methods.append({"text": text, "done": done, "by": "tool" if done else "team",
-                        "note": rule[3] if done else ""})
+    methods = [item for text in step.methods for item in method_items(step.id, text, facts)]
     return {"id": step.id, "number": step.step, "title": step.title, "summary": step.summary,
             "inputs": _inputs(step.id, req, advice), "outputs": _outputs(step.id, advice, run, profile),
             "guideline_outputs": list(step.outputs), "methods": methods,
@@ -148,8 +127,7 @@ def _inputs(step: str, req: Requirements, advice: dict) -> list[dict]:
                                ("flash budget", budget(req.flash_budget_kb, "KB")),
                                ("latency budget", budget(req.latency_budget_ms, "ms")),
                                ("unit cost ceiling", budget(req.unit_cost_usd, "USD")),
-                               ("battery", f"{req.battery_mah:g} mAh for {req.lifetime_days:g} days"
-                                if req.battery_mah else "mains powered"),
+                               ("power", _power_text(req)),
                                ("existing board", req.existing_board or "none")],
         "model-compression": [("model", advice["model"]["name"]), ("MACs", f"{advice['model']['macs']:,.0f}"),
                               ("data available", req.data),
@@ -162,6 +140,16 @@ def _inputs(step: str, req: Requirements, advice: dict) -> list[dict]:
     return [{"name": k, "value": v} for k, v in rows.get(step, [])]
 
 
+def _power_text(req: Requirements) -> str:
+    """What the questionnaire said about power, and nothing more."""
+    if req.battery_mah:
+        life = f" for {req.lifetime_days:g} days" if req.lifetime_days else ""
+        return f"battery {req.battery_mah:g} mAh{life}"
+    if req.power_budget_mw:
+        return f"average power budget {req.power_budget_mw:g} mW (no battery given)"
+    return "not stated in the questionnaire"
+
+
 def _outputs(step: str, advice: dict, run: dict | None, profile) -> list[str]:
     rec = advice["recommendations"][0] if advice["recommendations"] else None
     if rec is None:
@@ -170,7 +158,7 @@ def _outputs(step: str, advice: dict, run: dict | None, profile) -> list[str]:
     metrics = run["metrics"] if run else {}
     out = {
         "framework-selection": [f"framework: {rec['framework']} (ranked #1 of {advice['summary']['candidates']} "
-                                f"feasible stacks)"],
+                                f"feasible stack{'' if advice['summary']['candidates'] == 1 else 's'})"],
         "hardware-selection": [f"board: {rec['board']} ({usd(rec['price_usd'])}): RAM {e['ram_kb']:.1f} of "
                                f"{e['ram_avail_kb']:g} KB, flash {e['flash_kb']:.1f} of {e['flash_avail_kb']:g} KB, "
                                f"{e['latency_ms']:.1f} ms per inference ({e['kernel']} kernels)"],
@@ -182,36 +170,26 @@ def _outputs(step: str, advice: dict, run: dict | None, profile) -> list[str]:
         heavy = ", ".join(f"#{r.index} {r.op}" for r in profile.heaviest())
         out.append(f"compute-heavy layers: {heavy}")
     if step == "model-compression" and metrics.get("size"):
-        out.append(f"compressed model: {metrics['size']['tflite_bytes']:,} bytes ({metrics['size']['gzip_bytes']:,} "
+        q = run["manifest"]["recipe"]["quantization"]
+        what = "compressed model (int8)" if q == "int8" else f"converted model ({q}, weights not quantized to int8)"
+        out.append(f"{what}: {metrics['size']['tflite_bytes']:,} bytes ({metrics['size']['gzip_bytes']:,} "
                    f"gzipped), accuracy {_metric_text(metrics.get('tflite'))}")
     if step == "conversion-deployment" and run:
         tflm = metrics.get("tflm")
         out.append(f"model.tflite in {run['dir']}")
         if tflm:
-            out.append(f"validated in tflite-micro: {_metric_text(tflm)}, arena {tflm['arena_bytes']:,} bytes, "
-                       f"operators {', '.join(tflm['ops'])}")
-        if any(s["uses"] == "export-c" and s["status"] == "ok" for s in run["manifest"]["steps"]):
-            out.append("firmware/model_data.cc, model_data.h and main.cc")
+            out.append(f"validated in the tflite-micro host interpreter (not on the target): {_metric_text(tflm)}, "
+                       f"arena {tflm['arena_bytes']:,} bytes measured, operators {', '.join(tflm['ops'])}")
+        export = next((s for s in run["manifest"]["steps"] if s["uses"] == "export-c" and s["status"] == "ok"), None)
+        if export is not None:
+            harness = (export["outputs"] or {}).get("harness") == "benchmark"
+            out.append("firmware/model_data.cc, model_data.h and main.cc" + (
+                " (a benchmark harness for the board)" if harness else
+                " (a minimal sketch from before the benchmark harness: re-run the recipe to get it)"))
     if step == "mlops" and run:
         out.append(f"run manifest {run['manifest']['run_id']}: inputs hashed, recipe {run['manifest']['recipe']['id']}, "
                    f"seed {run['manifest']['seed']}, status {run['manifest']['status']}")
     return out or ["not run yet: `tinyml-advisor run` produces it"]
-
-
-def _percent(block: dict | None) -> float | None:
-    """A score block's accuracy, or its AUC as a percentage; None when absent or not a number (null)."""
-    value = (block or {}).get("accuracy", (block or {}).get("auc"))
-    if value is None:
-        return None
-    return value if "accuracy" in block else value * 100
-
-
-def _metric_text(block: dict | None) -> str:
-    if _percent(block) is None:
-        return "not measured" if not block or ("accuracy" not in block and "auc" not in block) else "not a number"
-    if "accuracy" in block:
-        return f"{block['accuracy']:.2f}%"
-    return f"AUC {block['auc']:.3f}"
 
 
 def _search_summary(doc: dict, run: dict | None) -> dict:
@@ -244,19 +222,3 @@ def _run_summary(run: dict) -> dict:
             "failure": m["failure"], "steps": [{"id": s["id"], "status": s["status"], "seconds": s["seconds"]}
                                                for s in m["steps"]],
             "metrics": run["metrics"]}
-
-
-def _accuracy_points(run: dict) -> list[tuple[str, float, float]]:
-    """(label, bytes, accuracy) across the run's stages."""
-    metrics, manifest = run["metrics"], run["manifest"]
-    params = next((s["outputs"].get("parameters") for s in manifest["steps"] if s["uses"] == "load-model"), None)
-    params = params if isinstance(params, (int, float)) and not isinstance(params, bool) and params > 0 else None
-    size = metrics.get("size", {})
-    points = []
-    if params and _percent(metrics.get("float")) is not None:
-        points.append(("float Keras", params * 4.0, _percent(metrics["float"])))
-    for label, key, size_key in (("TFLite", "tflite", "tflite_bytes"), ("TFLite gzipped", "tflite", "gzip_bytes"),
-                                 ("TFLite Micro", "tflm", "tflite_bytes")):
-        if _percent(metrics.get(key)) is not None and size.get(size_key):
-            points.append((label, float(size[size_key]), _percent(metrics[key])))
-    return points

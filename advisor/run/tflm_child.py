@@ -1,7 +1,8 @@
 """Run one .tflite model in the tflite-micro interpreter and print a JSON verdict.
 
 Run as a child process -- ``python -m advisor.run.tflm_child MODEL`` runs once on random inputs,
-``python -m advisor.run.tflm_child MODEL --eval INPUTS.npy OUTPUTS.npy`` runs a batch: the interpreter
+``python -m advisor.run.tflm_child MODEL --eval INPUTS.npy OUTPUTS.npy`` runs a batch, then the fixed input
+of the device harness (its output checksum goes into the verdict): the interpreter
 can abort the whole process (SIGABRT) on some models instead of raising, and that must not take the
 caller down.
 """
@@ -14,6 +15,32 @@ import sys
 import numpy as np
 
 ARENA_BYTES = 64 * 1024 * 1024
+# How many of the fixed input's output values the verdict carries (the device harness prints as many).
+FIXED_OUTPUT_VALUES = 16
+
+
+def fixed_pattern(count: int) -> np.ndarray:
+    """The fixed input both the host and the device harness (advisor/templates/fw-main.cc.j2) feed the model:
+    element i is ((31 i + 7) mod 256) - 128, an integer in [-128, 127] that C computes exactly the same way."""
+    return ((np.arange(count, dtype=np.int64) * 31 + 7) % 256 - 128).astype(np.int64)
+
+
+def fixed_input(shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """The fixed pattern in the input's dtype: int8/int16 as is, uint8 shifted by 128, floats divided by 128."""
+    v = fixed_pattern(int(np.prod(shape)))
+    if dtype == np.uint8:
+        v = v + 128
+    if np.issubdtype(dtype, np.floating):
+        return (v.astype(np.float64) / 128.0).astype(dtype).reshape(shape)
+    return v.astype(dtype).reshape(shape)
+
+
+def checksum(values: np.ndarray) -> str:
+    """32-bit FNV-1a over the tensor's bytes in little-endian order, as the harness computes it on the device."""
+    h = 0x811C9DC5
+    for byte in np.ascontiguousarray(values).astype(values.dtype.newbyteorder("<")).tobytes():
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return f"0x{h:08x}"
 
 
 def main(argv: list[str]) -> int:
@@ -67,11 +94,17 @@ def evaluate(path: str, inputs: str, outputs: str) -> int:
             interp.set_input(x[None, ...], 0)
             interp.invoke()
             results.append(np.array(interp.get_output(0))[0])
+        # NOTE: the fixed input runs last, so the allocation report below is the same as without it.
+        detail = interp.get_input_details(0)
+        interp.set_input(fixed_input(tuple(detail["shape"]), np.dtype(detail["dtype"])), 0)
+        interp.invoke()
+        fixed = np.array(interp.get_output(0))
     except (RuntimeError, ValueError) as exc:
         print(json.dumps({"ok": False, "error": str(exc).strip()}))
         return 0
     np.save(outputs, np.stack(results))
-    print(json.dumps({"ok": True, "samples": len(results)}))
+    print(json.dumps({"ok": True, "samples": len(results), "checksum": checksum(fixed),
+                      "fixed_output": [v.item() for v in fixed.reshape(-1)[:FIXED_OUTPUT_VALUES]]}))
     sys.stdout.flush()
     interp.print_allocations()
     return 0

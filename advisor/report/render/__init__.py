@@ -44,6 +44,11 @@ def render_markdown(report: dict) -> str:
     return _environment(html=False).get_template("report.md.j2").render(r=report)
 
 
+def render_issue(report: dict) -> str:
+    """The open "to do by the team" items as a Markdown task list, one section per guideline step."""
+    return _environment(html=False).get_template("report.issue.md.j2").render(r=report)
+
+
 def render_html(report: dict) -> str:
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     return _environment(html=True).get_template("report.html.j2").render(r=report, css=jinja2.utils.markupsafe.Markup(css),
@@ -56,7 +61,7 @@ def _svg(text: str):
 
 
 def render_json(report: dict) -> str:
-    data = {k: v for k, v in report.items() if k != "charts"}
+    data = {k: v for k, v in report.items() if k not in ("charts", "files")}
     return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
 
@@ -64,6 +69,7 @@ RENDERERS: dict[str, tuple[str, Callable[[dict], str]]] = {
     "md": ("report.md", render_markdown),
     "html": ("report.html", render_html),
     "json": ("report.json", render_json),
+    "issue": ("report-issue.md", render_issue),
 }
 
 
@@ -91,7 +97,10 @@ def write(report: dict, out_dir: Path, formats: list[str], force: bool = False) 
     except (OSError, ValueError):
         ours = {}
     ours = ours if isinstance(ours, dict) else {}
-    rendered = {RENDERERS[f][0]: RENDERERS[f][1](report) for f in formats}
+    # NOTE: the project skeletons around a run's firmware go with the report (same overwrite protection),
+    # first, so the report files are still printed last (HTML last of all).
+    rendered = dict(sorted(report.get("files", {}).items())) if {"md", "html"} & set(formats) else {}
+    rendered |= {RENDERERS[f][0]: RENDERERS[f][1](report) for f in formats}
     problems = []
     for name in rendered:
         path = out_dir / name
@@ -104,6 +113,8 @@ def write(report: dict, out_dir: Path, formats: list[str], force: bool = False) 
     if problems:
         raise ProblemError(problems)
     written = []
+    for name in rendered:
+        (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
     for name, text in rendered.items():
         written.append(write_output(out_dir / name, text, "report"))
         ours[name] = hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -26,6 +26,8 @@ def convert(ctx: RunContext, params: dict) -> dict:
     Raises:
         StepFailed: the converter refused the model, died (the signal is named) or timed out.
     """
+    if "convert" in ctx.format_steps:
+        return ctx.format_steps["convert"](ctx, params)
     import tensorflow as tf
     from tensorflow.python.saved_model import save_options
 
@@ -121,6 +123,8 @@ def _interpreter(path):
 
 
 def evaluate(ctx: RunContext, params: dict) -> dict:
+    if "evaluate" in ctx.format_steps:
+        return ctx.format_steps["evaluate"](ctx, params)
     x, y = _test_set(ctx)
     if x is None:
         return {"skipped": "no x_test/y_test in the data"}
@@ -171,11 +175,19 @@ def tflm_validate(ctx: RunContext, params: dict) -> dict:
         outputs.unlink(missing_ok=True)
     result = {"arena_bytes": arena.get("total", 0), "arena_head_bytes": arena.get("head", 0),
               "arena_tail_bytes": arena.get("tail", 0), "ops": sorted({o.op for o in graph.operators})}
+    result |= _fixed_input_result(proc.stdout)
     if x is not None:
         result |= score(ctx, _dequantize(raw, out_detail), batch, y[:len(batch)])
         result["samples"] = int(len(batch))
     ctx.metrics["tflm"] = result
     return result
+
+
+def _fixed_input_result(stdout: str) -> dict:
+    """The checksum and first outputs of the device harness's fixed input, from the child's verdict line."""
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
+    verdict = json.loads(lines[-1]) if lines else {}
+    return {k: verdict[k] for k in ("checksum", "fixed_output") if k in verdict}
 
 
 def _io_details(ctx: RunContext) -> tuple[dict, dict]:
