@@ -90,7 +90,6 @@ def estimate(board: Board, basis: ModelBasis, fw: Framework, recipe: Recipe, par
     sram = board.sram_kb
     ram_avail, flash_avail = memory_avail(board, req)
     floating = is_float(recipe)
-    clock = board.mcu.main_core.clock_mhz
     latency, latency_basis = model_latency_ms(basis, board, fw, recipe, kb,
                                               scale=part.macs / basis.macs if basis.macs else 1.0)
     active = active_mw(board)
@@ -189,6 +188,6 @@ def power_parts(board: Board, req: Requirements, active: float, duty: float) -> 
     unknown += [f"{c} radio (duty cycle not asked)" for c in req.connectivity if c in RADIOS]
     parts = {"inference": active * duty if active else None,
              "sleep": sleep * (1.0 - duty) if sleep is not None else None,
-             "sensing": sensing if kinds and not any(u.endswith(" draw") for u in unknown) else (sensing or None),
+             "sensing": None if any(u.endswith(" draw") for u in unknown) and not sensing else sensing,
              "radio": None if any(c in RADIOS for c in req.connectivity) else 0.0}
     return {"parts": parts, "unknown": unknown}
