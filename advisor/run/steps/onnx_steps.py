@@ -8,15 +8,13 @@ The catalog step ``load-model`` dispatches here for an .onnx file, and the load 
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import shutil
 from pathlib import Path
 
 import numpy as np
 
 from advisor.problems import ProblemError
-from advisor.run.child import death, run_child
+from advisor.run.child import run_child
 from advisor.run.data import model_problems
 from advisor.run.steps.runctx import RunContext, StepFailed
 
@@ -106,7 +104,7 @@ def convert(ctx: RunContext, params: dict) -> dict:
     """
     import onnx
 
-    from advisor.run.steps.tflite_steps import QUANTIZATION, _last_line, _verdict
+    from advisor.run.steps.tflite_steps import converted
 
     mode = params["mode"]
     work = ctx.run_dir / ".convert"
@@ -123,19 +121,9 @@ def convert(ctx: RunContext, params: dict) -> dict:
         raise StepFailed(str(exc)) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    verdict = _verdict(proc)
-    if verdict is None:
-        raise StepFailed(f"ONNX converter died with {death(proc.returncode)}: {_last_line(proc.stderr)}")
-    if not verdict["ok"]:
-        raise StepFailed(f"conversion to {mode} failed in {verdict.get('stage', 'the converter')}: {verdict['error']}")
-    data = path.read_bytes()
-    ctx.tflite_path, ctx.quantization = path, QUANTIZATION[mode]
+    size = converted(ctx, proc, "ONNX converter", mode, path)
     ctx.float_reference = reference
-    ctx.artifacts["model.tflite"] = path
     ctx.artifacts[reference.name] = reference
-    size = {"tflite_bytes": len(data), "gzip_bytes": len(gzip.compress(data, compresslevel=9, mtime=0)),
-            "sha256": hashlib.sha256(data).hexdigest()}
-    ctx.metrics["size"] = size
     return size
 
 

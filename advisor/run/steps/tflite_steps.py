@@ -48,11 +48,21 @@ def convert(ctx: RunContext, params: dict) -> dict:
         raise StepFailed(str(exc)) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return converted(ctx, proc, "converter", mode, path)
+
+
+def converted(ctx: RunContext, proc, what: str, mode: str, path) -> dict:
+    """Check a converter child's verdict and record the .tflite it wrote (size, gzip size, sha256).
+
+    Raises:
+        StepFailed: the child died (the signal is named) or reported a failure (with its stage, when given).
+    """
     verdict = _verdict(proc)
     if verdict is None:
-        raise StepFailed(f"converter died with {death(proc.returncode)}: {_last_line(proc.stderr)}")
+        raise StepFailed(f"{what} died with {death(proc.returncode)}: {_last_line(proc.stderr)}")
     if not verdict["ok"]:
-        raise StepFailed(f"conversion to {mode} failed: {verdict['error']}")
+        where = f" in {verdict['stage']}" if verdict.get("stage") else ""
+        raise StepFailed(f"conversion to {mode} failed{where}: {verdict['error']}")
     data = path.read_bytes()
     ctx.tflite_path, ctx.quantization = path, QUANTIZATION[mode]
     ctx.artifacts["model.tflite"] = path
