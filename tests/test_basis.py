@@ -158,3 +158,15 @@ def test_unknown_power_never_passes_silently():
             assert "power-figures-unpublished" in fired, c.key
         else:
             assert c.est["avg_power_mw"] <= 5.0 and c.est["battery_days"] >= 30
+
+
+def test_the_framework_release_the_team_names_picks_its_throughput_figures():
+    """X-CUBE-AI 9.1+ has its own (faster, ST model-zoo) figures on Cortex-M7; without a release, the slowest."""
+    def latency(**framework):
+        req = _req(task="image-classification", framework={"id": "st-edge-ai", "mode": "force"} | framework)
+        sol = solve(req, KB, basis_for(req, KB))
+        return next(c for c in sol.candidates if c.board == "nucleo-h7a3zi-q" and c.recipe == "int8-ptq")
+
+    old, new = latency(), latency(version="9.1.0")
+    assert new.est["latency_ms"] < old.est["latency_ms"]
+    assert "9" in new.est["latency_basis"] and new.est["latency_basis"] != old.est["latency_basis"]

@@ -64,6 +64,7 @@ def test_ask_writes_what_was_answered(tmp_path: Path):
         "esp32-s3-eye", "prefer",
         "esp-d",                # framework typo: asked again
         "esp-dl", "prefer",
+        "3.1",                  # its release
         "no",                   # retraining not allowed
         "cpp", "rtos", "labelled",
     ]
@@ -75,6 +76,7 @@ def test_ask_writes_what_was_answered(tmp_path: Path):
     req = load_requirements(path, KB)
     assert req.task == "visual-wake-words" and req.input_kind == "image" and req.battery_mah == 1000.0
     assert req.latency_budget_ms == 500.0 and req.existing_board == "esp32-s3-eye"
-    assert "did you mean 'esp-dl'?" in result.output and data["framework"] == {"id": "esp-dl", "mode": "prefer"}
+    assert "did you mean 'esp-dl'?" in result.output and data["framework"] == {"id": "esp-dl", "mode": "prefer",
+                                                                          "version": "3.1"}
     assert data["retraining"] is False and req.post_training_only and req.framework == "esp-dl"
-    assert not req.force_framework and req.external_sensors == ("microphone",)
+    assert not req.force_framework and req.external_sensors == ("microphone",) and req.framework_version == "3.1"

@@ -58,6 +58,7 @@ connectivity: []                # {connectivity}
 # framework:                    # a framework or toolchain the team uses (vendor SDK, course, product)
 #   id: tflite-micro            # see `tinyml-advisor kb list frameworks`
 #   mode: prefer                # prefer: its stacks rank first when one is feasible; force: only this one
+#   version: "9.1.0"            # the release you build with: latency uses its figures where known
 
 retraining: true                # false: the model may not be retrained (fixed pre-trained model):
                                 # only post-training recipes such as int8 post-training quantization
@@ -178,6 +179,11 @@ def interview(prompt: Prompt, echo: Callable[[str], None], valid_board: Callable
         problem = valid_framework(fw)
         if not problem:
             data["framework"] = {"id": fw, "mode": choice("Use it how", ["prefer", "force"], "prefer")}
+            version = str(prompt("Its release, e.g. 9.1.0 (empty if unknown)", default="")).strip()
+            if version and all(part.isdigit() for part in version.split(".")) and version.count(".") <= 3:
+                data["framework"]["version"] = version
+            elif version:
+                echo(f"'{version}' is not a release number like 9.1.0: left out")
             break
         echo(problem)
     if choice("May the model be retrained or fine-tuned", ["yes", "no"], "yes") == "no":

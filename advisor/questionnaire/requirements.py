@@ -70,6 +70,7 @@ class Requirements:
     team_ml_experience: str
     framework: str = ""  # the framework the team prefers or must use ('' = none)
     force_framework: bool = False
+    framework_version: str = ""  # the release of that framework the team builds with ('' = unknown)
     post_training_only: bool = False  # retraining: false (the model may not be retrained)
     external_sensors: tuple[str, ...] = ()  # added off the board (shield, module): not required on it
     weights: dict[str, float] = field(default_factory=dict)
@@ -211,6 +212,7 @@ def from_mapping(data: dict, kb: KnowledgeBase, name: str = "<requirements>", li
         force_board=bool(hardware and hardware.get("mode", "prefer") == "force"),
         framework=framework["id"] if framework else "",
         force_framework=bool(framework and framework.get("mode", "prefer") == "force"),
+        framework_version=framework.get("version", "") if framework else "",
         post_training_only=not data.get("retraining", _default("retraining")),
         language=data.get("language", _default("language")), os=data.get("os", _default("os")),
         data=data.get("data", _default("data")),

@@ -90,7 +90,8 @@ def estimate(board: Board, basis: ModelBasis, fw: Framework, recipe: Recipe, par
     sram = board.sram_kb
     ram_avail, flash_avail = memory_avail(board, req)
     floating = is_float(recipe)
-    latency, latency_basis = model_latency_ms(basis, board, fw, recipe, kb,
+    version = req.framework_version if req.framework_version and fw.id == req.framework else None
+    latency, latency_basis = model_latency_ms(basis, board, fw, recipe, kb, version=version,
                                               scale=part.macs / basis.macs if basis.macs else 1.0)
     active = active_mw(board)
     duty = min(1.0, latency / 1e3 * req.inferences_per_s)
