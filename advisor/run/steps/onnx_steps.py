@@ -8,13 +8,11 @@ The catalog step ``load-model`` dispatches here for an .onnx file, and the load 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from advisor.problems import ProblemError
-from advisor.run.child import run_child
 from advisor.run.data import model_problems
 from advisor.run.steps.runctx import RunContext, StepFailed
 
@@ -104,23 +102,16 @@ def convert(ctx: RunContext, params: dict) -> dict:
     """
     import onnx
 
-    from advisor.run.steps.tflite_steps import converted
+    from advisor.run.steps.tflite_steps import converted, run_converter
 
     mode = params["mode"]
-    work = ctx.run_dir / ".convert"
-    work.mkdir(exist_ok=True)
     path, reference = ctx.run_dir / "model.tflite", ctx.run_dir / "model-float32-reference.tflite"
-    try:
+
+    def inputs(work):
         onnx.save(ctx.onnx_model.model, str(work / "model.onnx"))
-        args = [str(work / "model.onnx"), str(work), str(path), mode, str(reference)]
-        if mode == "int8":
-            np.save(work / "representative.npy", ctx.representative(params["samples"]).astype(np.float32))
-            args.append(str(work / "representative.npy"))
-        proc = run_child("advisor.run.onnx_convert_child", args, CHILD_TIMEOUT, "the ONNX converter")
-    except TimeoutError as exc:
-        raise StepFailed(str(exc)) from None
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        return [str(work / "model.onnx"), str(work), str(path), mode, str(reference)]
+
+    proc = run_converter(ctx, params, "advisor.run.onnx_convert_child", "the ONNX converter", inputs)
     size = converted(ctx, proc, "ONNX converter", mode, path)
     ctx.float_reference = reference
     ctx.artifacts[reference.name] = reference

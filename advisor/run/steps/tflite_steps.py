@@ -33,22 +33,37 @@ def convert(ctx: RunContext, params: dict) -> dict:
 
     keras()
     mode = params["mode"]
-    work = ctx.run_dir / ".convert"
-    work.mkdir(exist_ok=True)
     path = ctx.run_dir / "model.tflite"
-    try:
+
+    def inputs(work):
         tf.saved_model.save(ctx.model, str(work / "saved_model"),
                             options=save_options.SaveOptions(save_debug_info=True))
-        args = [str(work / "saved_model"), str(path), mode]
-        if mode == "int8":
+        return [str(work / "saved_model"), str(path), mode]
+
+    proc = run_converter(ctx, params, "advisor.run.convert_child", "the converter", inputs)
+    return converted(ctx, proc, "converter", mode, path)
+
+
+def run_converter(ctx: RunContext, params: dict, module: str, what: str, inputs):
+    """Run a converter child on inputs written to a scratch folder in the run (removed afterwards).
+
+    ``inputs(work)`` writes the model into ``work`` and returns the child's arguments; for int8 the
+    representative samples are written there too and appended.
+    Raises:
+        StepFailed: the child timed out.
+    """
+    work = ctx.run_dir / ".convert"
+    work.mkdir(exist_ok=True)
+    try:
+        args = inputs(work)
+        if params["mode"] == "int8":
             np.save(work / "representative.npy", ctx.representative(params["samples"]).astype(np.float32))
             args.append(str(work / "representative.npy"))
-        proc = run_child("advisor.run.convert_child", args, CHILD_TIMEOUT, "the converter")
+        return run_child(module, args, CHILD_TIMEOUT, what)
     except TimeoutError as exc:
         raise StepFailed(str(exc)) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return converted(ctx, proc, "converter", mode, path)
 
 
 def converted(ctx: RunContext, proc, what: str, mode: str, path) -> dict:
