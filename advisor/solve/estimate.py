@@ -120,8 +120,20 @@ def overheads_kb(req: Requirements, kb: KnowledgeBase) -> tuple[dict[str, float 
     and what is unknown.
 
     A radio the project needs with no entry, and an OS or stack part with no entry for the project's OS kind,
-    is unknown: not counted, and named in the second value.
+    is unknown: not counted, and named in the second value. It depends on the questionnaire only, so it is
+    worked out once per (connectivity, OS) and knowledge base, not once per candidate.
     """
+    cache = getattr(kb, "_overheads_cache", None)
+    if cache is None:
+        cache = kb._overheads_cache = {}  # type: ignore[attr-defined]
+    key = (tuple(req.connectivity), req.os)
+    if key not in cache:
+        cache[key] = _overheads(req, kb)
+    parts, unknown = cache[key]
+    return dict(parts), list(unknown)
+
+
+def _overheads(req: Requirements, kb: KnowledgeBase) -> tuple[dict[str, float | None], list[str]]:
     found: dict[str, float | None] = {"radio": 0.0, "os": None, "stack": None}
     covered = set()
     for o in sorted(kb.overheads.values(), key=lambda o: o.id):
