@@ -9,7 +9,9 @@ kernel-library group and fitted jointly with non-negative least squares on relat
 stack's own scale. Depthwise and element-wise work share the 1x1 rate because the four benchmark models
 cannot separate them: KWS and VWW carry depthwise and 1x1 MACs in nearly the same ratio (about 1:7), and
 element-wise work is under 0.3 % of any model's. A group with a single stack (4 rows, too few for its own
-ratios) takes the ratios pooled over every other CPU row, as stated in its output.
+ratios) takes fixed per-class ratios from data/class_ratio_priors.yaml where that file has a measured set for
+it (TFLM reference kernels timed on the host; Silicon Labs' per-layer MVP profiles), and otherwise the ratios
+pooled over every other CPU row, as stated in its output; only its scale is then fitted on its rows.
 
 Run through bench/profile_accuracy.py (``--latency-only`` skips the TensorFlow parts).
 """
@@ -26,7 +28,11 @@ import numpy as np
 
 from advisor import perf
 
-VALIDATION = Path(__file__).resolve().parent / "data" / "mlperf_tiny_validation.csv"
+DATA = Path(__file__).resolve().parent / "data"
+VALIDATION = DATA / "mlperf_tiny_validation.csv"
+PRIORS = DATA / "class_ratio_priors.yaml"
+# the order of a full ratio vector: perf.OpMix's classes, then the per-operator overhead (conv-MAC times)
+CLASS_ORDER = ("conv", "pointwise", "depthwise", "elementwise", "fully_connected", "operators")
 BENCH_MODEL = {"kws": "ds-cnn-kws", "vww": "mobilenet-v1-025-vww", "ic": "resnet-8-ic", "ad": "fc-autoencoder-ad"}
 CORES = {"Cortex-M4": "cortex-m4", "Cortex-M33": "cortex-m33", "Cortex-M7": "cortex-m7"}
 # framework family -> (framework id, kernel family, NPU kind, fit group)
@@ -88,6 +94,36 @@ def _features(m: perf.OpMix) -> np.ndarray:
     return np.array([m.conv, m.pointwise + m.depthwise + m.elementwise, m.fully_connected, m.operators], float)
 
 
+def _features6(m: perf.OpMix) -> np.ndarray:
+    return np.array([getattr(m, c) for c in CLASS_ORDER], float)
+
+
+def _expand(beta: np.ndarray) -> np.ndarray:
+    """A fitted (conv, 1x1/depthwise/element-wise, fc, per-op) vector as a full per-class vector."""
+    return np.array([beta[0], beta[1], beta[1], beta[1], beta[2], beta[3]])
+
+
+def load_priors(path: Path = PRIORS) -> dict[str, tuple[np.ndarray, str]]:
+    """group -> (full ratio vector, basis) from the priors file; ``layers`` entries are computed from their
+    per-layer CSV (sum of layer time over sum of MACs per class, relative to the conv class)."""
+    import yaml
+
+    out = {}
+    for group, entry in (yaml.safe_load(path.read_text()) or {}).items():
+        if "layers" in entry:
+            time_ms: dict[str, float] = {}
+            macs: dict[str, float] = {}
+            for r in csv.DictReader((path.parent / entry["layers"]).open()):
+                time_ms[r["class"]] = time_ms.get(r["class"], 0.0) + float(r["time_ms"])
+                macs[r["class"]] = macs.get(r["class"], 0.0) + float(r["macs"])
+            per_mac = {c: time_ms[c] / macs[c] for c in macs}
+            ratios = {c: v / per_mac["conv"] for c, v in per_mac.items() if c != "conv"}
+        else:
+            ratios = entry["ratios"]
+        out[group] = (np.array([1.0] + [float(ratios.get(c, 0.0)) for c in CLASS_ORDER[1:]]), entry["basis"])
+    return out
+
+
 def _nnls(a: np.ndarray, y: np.ndarray) -> np.ndarray:
     from scipy.optimize import nnls
 
@@ -114,15 +150,32 @@ def fit(rows: list[Row], pooled: np.ndarray | None = None, iters: int = 40):
 
 
 def predict(row: Row, beta: np.ndarray, scale: dict) -> float:
-    return scale[row.stack] * float(_features(row.mix) @ beta) / (row.clock * 1e6) * 1e3
+    """Milliseconds for a row at a full ratio vector ``beta`` and its stack's scale."""
+    return scale[row.stack] * float(_features6(row.mix) @ beta) / (row.clock * 1e6) * 1e3
 
 
-def _group_fit(rows: list[Row], group: str, cpu: list[Row]):
+def _scale_only(rows: list[Row], beta: np.ndarray) -> dict:
+    stacks = sorted({r.stack for r in rows})
+    return {s: math.exp(statistics.mean(math.log(r.cycles / (_features6(r.mix) @ beta)) for r in rows
+                                        if r.stack == s)) for s in stacks}
+
+
+def _group_fit(rows: list[Row], group: str, cpu: list[Row], priors: dict | None = None):
+    """(full ratio vector, scale per stack, how the ratios were found) for one fit group."""
     mine = [r for r in rows if r.group == group]
+    priors = _PRIORS if priors is None else priors
     if len({r.stack for r in mine}) >= 2:
-        return (*fit(mine), "own ratios")
+        beta, scale = fit(mine)
+        return _expand(beta), scale, "own ratios"
+    if group in priors:
+        beta, basis = priors[group]
+        return beta, _scale_only(mine, beta), f"fixed ratios: {basis}"
     pooled, _ = fit([r for r in cpu if r.group != group])
-    return (*fit(mine, pooled), "ratios pooled over the other CPU groups")
+    beta, scale = fit(mine, pooled)
+    return _expand(beta), scale, "ratios pooled over the other CPU groups"
+
+
+_PRIORS = load_priors()
 
 
 def fit_all(rows: list[Row]) -> dict:
@@ -131,15 +184,16 @@ def fit_all(rows: list[Row]) -> dict:
 
 
 def print_rates(fits: dict) -> None:
-    print("fitted class rates, MACs/cycle (conv >1x1 | 1x1, depthwise, element-wise | fully connected), "
+    print("fitted class rates, MACs/cycle (conv >1x1, 1x1, depthwise, element-wise, fully connected), "
           "cycles per operator")
     for group, (beta, scale, how) in fits.items():
-        print(f"  {group}: ratios 1x1/conv cost {beta[1]:.3f}, fc/conv cost {beta[2]:.3f}, "
-              f"per-op {beta[3]:.0f} conv-MAC times ({how})")
+        print(f"  {group}: cost per conv MAC 1x1 {beta[1]:.3f}, depthwise {beta[2]:.3f}, element-wise "
+              f"{beta[3]:.3f}, fc {beta[4]:.3f}, per-op {beta[5]:.0f} conv-MAC times ({how})")
         for s, a in sorted(scale.items()):
-            rates = [1.0 / (a * b) if b else float("inf") for b in beta[:3]]
+            rates = [1.0 / (a * b) if b else float("inf") for b in beta[:5]]
             print(f"    {s[0]:10} {s[1][:22]:22} {s[2][:18]:18} {s[3]:>5g} MHz  conv {rates[0]:.3f}  "
-                  f"1x1 {rates[1]:.3f}  fc {rates[2]:.3f}  op {a * beta[3]:.0f}")
+                  f"1x1 {rates[1]:.3f}  dw {rates[2]:.3f}  ew {rates[3]:.3f}  fc {rates[4]:.3f}  "
+                  f"op {a * beta[5]:.0f}")
 
 
 def _kb_estimate(row: Row, kb) -> tuple[float, str]:

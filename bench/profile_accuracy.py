@@ -6,7 +6,7 @@ results, flash vs real files.
    and prints the profiler's planned arena against the RecordingMicroAllocator's, with the ratio.
    Goal: every ratio in 0.95-1.05.
 2. Latency (bench/latency_fit.py): the per-operator-class rates fitted on the calibration rows of
-   shared/data/mlperf_tiny_results_calibration.csv (v0.5-v1.0), each row's in-sample and
+   bench/data/mlperf_tiny_calibration.csv (MLPerf Tiny v0.5-v1.0, every row with its source address), each row's in-sample and
    leave-one-out error (the fit redone without that row), the knowledge base's own estimate
    (advisor.perf) per calibration row, the later rounds in bench/data/mlperf_tiny_validation.csv
    (never fitted on) row by row, and energy against every energy row of the calibration data.
@@ -34,7 +34,7 @@ from advisor.perf import runtime_kb
 from advisor.profile.model import load_model
 from advisor.run.probe import run_measured
 
-CALIBRATION = ROOT.parent / "shared" / "data" / "mlperf_tiny_results_calibration.csv"
+CALIBRATION = ROOT / "bench" / "data" / "mlperf_tiny_calibration.csv"
 BENCH_MODEL = {"kws": "ds-cnn-kws", "vww": "mobilenet-v1-025-vww", "ic": "resnet-8-ic", "ad": "fc-autoencoder-ad"}
 
 def one_op_models():
