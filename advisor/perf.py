@@ -12,7 +12,7 @@ call ``model_latency_ms``, so one model on one board gets one figure whichever c
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from advisor.kb.base import KnowledgeBase
 from advisor.kb.entities import Board, Framework, Recipe, Throughput
@@ -308,6 +308,29 @@ def npu_split(mix: OpMix, framework: Framework, kb: KnowledgeBase, dtype: str = 
     return OpMix(**npu, operators=0), OpMix(**cpu, operators=mix.operators)
 
 
+def _npu_sized(rate: Rate, board: Board) -> Rate:
+    """An NPU figure measured on a larger configuration than the board's NPU, scaled down by the MAC units.
+
+    A smaller Ethos-U (32 or 64 MACs against a 128-MAC figure) has that share of the compute; a larger one keeps
+    the figure (its memory-bound layers do not speed up), so the estimate errs slow, never fast.
+    """
+    entry = rate.entry
+    have = board.npu.macs_per_cycle if board.npu else None
+    if entry is None or not entry.npu_macs_per_cycle or not have or have >= entry.npu_macs_per_cycle:
+        if entry is not None and entry.npu_macs_per_cycle and not have:
+            return replace(rate, basis=f"{rate.basis} (the board's NPU size is not published: the "
+                                       f"{entry.npu_macs_per_cycle}-MAC figure)")
+        return rate
+    factor = have / entry.npu_macs_per_cycle
+    scaled = entry.model_copy(update={
+        "macs_per_cycle": entry.macs_per_cycle * factor,
+        "class_rates": entry.class_rates.model_copy(update={c: v * factor for c, v in
+                                                            entry.class_rates.model_dump().items() if v})
+        if entry.class_rates else None})
+    return Rate(rate.macs_per_cycle * factor, f"{rate.basis} scaled by {have}/{entry.npu_macs_per_cycle} MAC "
+                                             "units to the board's NPU", scaled)
+
+
 def model_latency_ms(source, board: Board, framework: Framework, recipe: Recipe | None, kb: KnowledgeBase,
                      *, scale: float = 1.0, floating: bool | None = None, clock_mhz: float | None = None,
                      version: str | None = None) -> tuple[float, str]:
@@ -337,7 +360,7 @@ def model_latency_ms(source, board: Board, framework: Framework, recipe: Recipe 
     basis = cpu_rate.basis
     extra = 0.0
     if kernel == "npu":
-        npu_rate = resolve(core.core, "npu", npu_kind, kb, framework.id, version)
+        npu_rate = _npu_sized(resolve(core.core, "npu", npu_kind, kb, framework.id, version), board)
         if npu_rate.entry is not None and npu_rate.entry.kernel == "npu" and not framework.operators:
             # no operator table to split by: the NPU figure, timed end to end (NPU and CPU together), answers
             # for the whole model

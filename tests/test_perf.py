@@ -128,19 +128,36 @@ def test_float_on_a_core_without_fpu_is_flagged_and_slower(kb):
     assert float_ms > int8_ms and "without FPU" in basis
 
 
+def test_a_smaller_npu_gets_a_share_of_the_figure_a_larger_one_keeps_it(kb):
+    fw = kb.frameworks["arm-vela"]
+    mix = perf.OpMix(conv=4e6, pointwise=4e6, depthwise=1e6)
+    small, large = kb.boards["seeed-grove-vision-ai-v2"], kb.boards["alif-ensemble-e7-devkit"]
+    assert small.npu.macs_per_cycle == 64 and large.npu.macs_per_cycle == 256
+    entry = kb.throughput["ethos-u55-128-vela"]
+    rate_small = perf._npu_sized(perf.Rate(entry.macs_per_cycle, entry.id, entry), small)
+    rate_large = perf._npu_sized(perf.Rate(entry.macs_per_cycle, entry.id, entry), large)
+    assert rate_small.macs_per_cycle == pytest.approx(entry.macs_per_cycle / 2) and "64/128" in rate_small.basis
+    assert rate_large.macs_per_cycle == entry.macs_per_cycle
+    assert perf.cycles(mix, rate_small) == pytest.approx(2 * perf.cycles(mix, rate_large))
+
+
 def test_npu_runs_the_operators_its_table_accelerates(kb):
     board, fw = kb.boards["alif-ensemble-e7-devkit"], kb.frameworks["arm-vela"]
     assert perf.kernel_for(board, fw) == "npu"
     mix = perf.OpMix(conv=4e6, pointwise=4e6, depthwise=1e6, fully_connected=1e5, elementwise=5e4, operators=20)
-    cpu_only, basis = perf.model_latency_ms(mix, board, fw, None, kb)
-    assert "no ethos-u NPU figure" in basis  # no published Ethos-U figure ships: everything on the CPU
+    kb0 = load_kb()  # without the shipped Ethos-U figure: everything on the CPU
+    kb0.entities["throughput"] = {k: t for k, t in kb0.throughput.items() if t.npu != "ethos-u"}
+    cpu_only, basis = perf.model_latency_ms(mix, board, fw, None, kb0)
+    assert "no ethos-u NPU figure" in basis
+    shipped, basis = perf.model_latency_ms(mix, board, fw, None, kb)  # the shipped figure takes the NPU operators
+    assert basis.startswith("ethos-u55-128-vela for NPU operators") and shipped < cpu_only / 10
     entry = Throughput.model_validate({
         "id": "test-ethos-u", "name": "test", "cores": ["cortex-m55"], "kernel": "npu", "npu": "ethos-u",
         "dtype": "int8", "macs_per_cycle": 50.0, "class_rates": {"conv": 100.0, "pointwise": 50.0},
         "measurements": [{"model": "m", "macs": 1, "board": "b", "clock_mhz": 1, "latency_ms": 1, "source": "src"}],
         "sources": [{"kind": "documentation", "ref": "test", "note": "test"}]})
     kb2 = load_kb()
-    kb2.entities["throughput"] = {**kb2.throughput, entry.id: entry}
+    kb2.entities["throughput"] = {**kb0.throughput, entry.id: entry}
     on_npu, on_cpu = perf.npu_split(mix, fw, kb2)
     assert on_npu.conv == 4e6 and on_npu.elementwise == 0 and on_cpu.elementwise == 5e4 and on_cpu.conv == 0
     split, basis = perf.model_latency_ms(mix, board, fw, None, kb2)

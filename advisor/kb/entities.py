@@ -83,6 +83,7 @@ class Npu(Strict):
     name: str
     macs_per_cycle: Optional[int] = None
     gops: Optional[float] = None
+    memory_kb: Optional[float] = None
 
 
 class Peripheral(Strict):
@@ -378,6 +379,7 @@ class Throughput(Entity):
     macs_per_cycle: float
     class_rates: Optional[ClassRates] = None
     op_overhead_cycles: Optional[float] = None
+    npu_macs_per_cycle: Optional[int] = None
     scaled_from: Optional[ScaledFrom] = None
     fit: str = ""
     measurements: tuple[Measurement, ...]

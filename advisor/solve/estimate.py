@@ -37,24 +37,27 @@ class RecipePart:
     macs: float
     accuracy_drop_pp: float
     other_ops: float = 0.0
+    accuracy_drop_best_pp: float = 0.0
 
 
 def recipe_part(recipe: Recipe, basis: ModelBasis, kb: KnowledgeBase) -> RecipePart:
     """Model bytes, arena, MACs and expected accuracy loss after the recipe."""
     techniques = [kb.techniques[t] for t in recipe.techniques]
     superseded = {r for t in techniques for r in t.preconditions.requires}
-    drop, scale = 0.0, 1.0
+    drop, best, scale = 0.0, 0.0, 1.0
     for t in techniques:
         if t.id in superseded:
             continue  # a combined technique's effect is measured on the whole combination
         if t.effect.accuracy_delta_pp:
-            drop -= sum(t.effect.accuracy_delta_pp) / 2.0
+            drop -= sum(t.effect.accuracy_delta_pp) / 2.0  # expected: the middle of the published range
+            best -= max(t.effect.accuracy_delta_pp)  # the best published case
         if t.family in ("distillation", "architecture", "factorization") and t.effect.size_factor:
             scale *= sum(t.effect.size_factor) / 2.0
     return RecipePart(
         model_flash_kb=basis.int8_bytes * WEIGHT_FACTOR[recipe.quantization] * scale / KIB,
         arena_kb=basis.int8_arena_bytes * ACTIVATION_FACTOR[recipe.quantization] / KIB,
-        macs=basis.macs * scale, accuracy_drop_pp=max(drop, 0.0), other_ops=basis.other_ops * scale)
+        macs=basis.macs * scale, accuracy_drop_pp=max(drop, 0.0), other_ops=basis.other_ops * scale,
+        accuracy_drop_best_pp=max(best, 0.0))
 
 
 def unsupported_ops(fw: Framework, recipe: Recipe, basis: ModelBasis, kb: KnowledgeBase) -> tuple[list[str], bool]:
@@ -89,6 +92,10 @@ def estimate(board: Board, basis: ModelBasis, fw: Framework, recipe: Recipe, par
     flash_kb = part.model_flash_kb + flash_rt
     sram = board.sram_kb
     ram_avail, flash_avail = memory_avail(board, req)
+    if npu_holds_model(board, fw):
+        # a host loads the model into the accelerator's own memory: that memory is the model's store, and the
+        # runtime is the host's code, not stored on this board
+        flash_kb, flash_avail = part.model_flash_kb, min(flash_avail or board.npu.memory_kb, board.npu.memory_kb)
     floating = is_float(recipe)
     version = req.framework_version if req.framework_version and fw.id == req.framework else None
     latency, latency_basis = model_latency_ms(basis, board, fw, recipe, kb, version=version,
@@ -103,6 +110,7 @@ def estimate(board: Board, basis: ModelBasis, fw: Framework, recipe: Recipe, par
         "ram_kb": ram_kb, "ram_avail_kb": float(ram_avail), "flash_avail_kb": float(flash_avail),
         "latency_ms": latency, "latency_basis": latency_basis, "kernel": kernel, "energy_mj": energy_mj(latency, board),
         "avg_power_mw": avg_mw, "battery_days": battery_days, "accuracy_drop_pp": part.accuracy_drop_pp,
+        "accuracy_drop_best_pp": part.accuracy_drop_best_pp,
         "unsupported_ops": unsupported,
         "float_ops_on_mcu": list(basis.ops) if floating and board.class_ == "mcu" else [],
         "uses_ext_ram": ram_avail > sram and ram_kb * (1.0 + req.memory_margin_pct / 100.0) > sram,
@@ -147,6 +155,12 @@ def _overheads(req: Requirements, kb: KnowledgeBase) -> tuple[dict[str, float | 
     unknown = [f"radio stack ({c})" for c in req.connectivity if c in RADIOS and c not in covered]
     unknown += [part for part in ("os", "stack") if found[part] is None]
     return found, unknown
+
+
+def npu_holds_model(board: Board, fw: Framework) -> bool:
+    """Whether the stack runs on a host-loaded accelerator that keeps the model in its own memory (a board with no
+    flash whose NPU publishes its memory, and a framework that targets that NPU)."""
+    return bool(board.npu and board.npu.memory_kb and not board.flash_kb and board.npu.kind in fw.accelerators)
 
 
 def memory_avail(board: Board, req: Requirements) -> tuple[float, float]:
