@@ -283,6 +283,7 @@ class ReferenceModel(Entity):
     macs: int
     int8_tflite_bytes: int
     int8_arena_bytes: int
+    activation_bytes: Optional[int] = None
     float_accuracy_pct: Optional[float] = None
     int8_accuracy_pct: Optional[float] = None
     ops: tuple[str, ...]

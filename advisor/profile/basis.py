@@ -39,6 +39,8 @@ class ModelBasis:
     note: str = ""
     input_bytes: float = 0.0  # one int8 input tensor (0.0 when the input shape is unknown)
     op_mix: tuple = ()  # per-operator-class work of a profiled model (advisor.perf.OpMix.as_tuple); () = unknown
+    # int8 activation buffers alone, without the interpreter's own allocations (0.0 = unknown: take the arena)
+    activation_bytes: float = 0.0
 
     def context(self) -> dict:
         return {"source": self.source, "ops": list(self.ops), "params": self.params, "macs": self.macs,
@@ -180,8 +182,9 @@ def scale_reference(ref: ReferenceModel, req: Requirements) -> ModelBasis:
         params = params + delta + (classes - ref.num_classes) if params else 0.0
         notes.append(f"classifier resized from {ref.num_classes} to {classes} classes")
     input_bytes = float(math.prod(shape or tuple(ref.input_shape)))
+    activations = float(ref.activation_bytes) * arena / ref.int8_arena_bytes if ref.activation_bytes else 0.0
     return ModelBasis("reference", ref.id, ref.ops, params, macs, size, arena, note=", ".join(notes),
-                      input_bytes=input_bytes)
+                      input_bytes=input_bytes, activation_bytes=activations)
 
 
 def from_profile(profile: ModelProfile) -> ModelBasis:
@@ -196,4 +199,5 @@ def from_profile(profile: ModelProfile) -> ModelBasis:
                       dynamic_shapes=False,
                       largest_layer_macs_share=largest / profile.macs if profile.macs else 0.0,
                       other_ops=float(profile.other_ops), note=note, input_bytes=float(input_elems),
-                      op_mix=mix_from_profile(profile).as_tuple())
+                      op_mix=mix_from_profile(profile).as_tuple(),
+                      activation_bytes=float(profile.plan.head_bytes) * scale)

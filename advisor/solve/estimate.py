@@ -10,7 +10,7 @@ framework part (kernels, throughput, memory available) and the cheap per-candida
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from advisor.kb.base import KnowledgeBase
 from advisor.kb.entities import Board, Framework, Recipe
@@ -86,6 +86,10 @@ def estimate(board: Board, basis: ModelBasis, fw: Framework, recipe: Recipe, par
     ``rate`` and ``kernel`` are those the recipe's dtype runs on (reference kernels for float models).
     """
     flash_rt, ram_rt = runtime
+    if fw.kind == "code-generator" and basis.activation_bytes:
+        # generated code with statically planned buffers: no interpreter, so none of the TFLM arena's own
+        # bookkeeping (tensor and node structs, the persistent tail), only the activation buffers
+        part = replace(part, arena_kb=basis.activation_bytes * ACTIVATION_FACTOR[recipe.quantization] / KIB)
     buffers = basis.input_bytes * ACTIVATION_FACTOR[recipe.quantization] / KIB
     parts, unknown = overheads_kb(req, kb) if board.class_ == "mcu" else ({}, [])
     ram_kb = part.arena_kb + ram_rt + buffers + sum(v for v in parts.values() if v is not None)
