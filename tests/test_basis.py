@@ -170,3 +170,20 @@ def test_the_framework_release_the_team_names_picks_its_throughput_figures():
     old, new = latency(), latency(version="9.1.0")
     assert new.est["latency_ms"] < old.est["latency_ms"]
     assert "9" in new.est["latency_basis"] and new.est["latency_basis"] != old.est["latency_basis"]
+
+
+def test_a_code_generator_is_charged_the_activations_an_interpreter_its_whole_arena():
+    """emlearn (generated C, static buffers) needs the hello_world net's 32 B of activations (float32: 128 B);
+    TFLM on the same board carries its own bookkeeping, the whole arena; on the 2 KB Uno only the first fits."""
+    req = from_mapping({"project": "t", "task": "regression", "input": {"kind": "tabular", "shape": [1]},
+                        "language": "c", "os": "baremetal"}, KB, "t.yaml")
+    basis = basis_for(req, KB)
+    assert basis.name == "tflm-hello-world" and basis.activation_bytes == 32
+    sol = solve(req, KB, basis)
+    uno = [c for c in sol.candidates if c.board == "arduino-uno-r3"]
+    assert uno and {c.framework for c in uno} == {"emlearn"}
+    assert uno[0].est["arena_kb"] == pytest.approx(32 * 4 / 1024)
+    tflm = [c for c in sol.candidates if c.board == "nucleo-l4r5zi" and c.framework == "tflite-micro"
+            and c.recipe == "float32"]
+    assert tflm and tflm[0].est["arena_kb"] == pytest.approx(KB.reference_models["tflm-hello-world"].int8_arena_bytes
+                                                               * 4 / 1024)
