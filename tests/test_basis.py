@@ -187,3 +187,15 @@ def test_a_code_generator_is_charged_the_activations_an_interpreter_its_whole_ar
             and c.recipe == "float32"]
     assert tflm and tflm[0].est["arena_kb"] == pytest.approx(KB.reference_models["tflm-hello-world"].int8_arena_bytes
                                                                * 4 / 1024)
+
+
+def test_a_host_loaded_npu_holds_the_model_in_its_own_memory():
+    """The NDP9120 stores no model (flash 0): a host loads it into the Syntiant core's 1024 KB, which bounds it;
+    a flash budget still caps that."""
+    req = _req(task="keyword-spotting")
+    sol = solve(req, KB, basis_for(req, KB))
+    ndp = [c for c in sol.candidates if c.board == "syntiant-ndp9120"]
+    assert ndp and all(c.est["flash_avail_kb"] == 1024 for c in ndp)
+    assert ndp[0].est["flash_kb"] == pytest.approx(ndp[0].est["model_flash_kb"])
+    tight = _req(task="keyword-spotting", memory={"flash_kb": 4})
+    assert not [c for c in solve(tight, KB, basis_for(tight, KB)).candidates if c.board == "syntiant-ndp9120"]

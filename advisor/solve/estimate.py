@@ -99,7 +99,8 @@ def estimate(board: Board, basis: ModelBasis, fw: Framework, recipe: Recipe, par
     if npu_holds_model(board, fw):
         # a host loads the model into the accelerator's own memory: that memory is the model's store, and the
         # runtime is the host's code, not stored on this board
-        flash_kb, flash_avail = part.model_flash_kb, min(flash_avail or board.npu.memory_kb, board.npu.memory_kb)
+        flash_kb = part.model_flash_kb
+        flash_avail = min(board.npu.memory_kb, req.flash_budget_kb) if req.flash_budget_kb else board.npu.memory_kb
     floating = is_float(recipe)
     version = req.framework_version if req.framework_version and fw.id == req.framework else None
     latency, latency_basis = model_latency_ms(basis, board, fw, recipe, kb, version=version,
