@@ -379,9 +379,24 @@ def model_latency_ms(source, board: Board, framework: Framework, recipe: Recipe 
     if floating:
         total /= float_speed_factor(kb)
         if board.fpu == "none":
-            basis += "; float on a core without FPU: no published soft-float figure, hardware-float rate assumed " \
-                     "(real latency is higher)"
+            total, note = _soft_float(mix, core.core, total, kb)
+            basis += f"; float on a core without FPU: {note}"
     return total / (clock * 1e6) * 1e3, basis
+
+
+def _soft_float(mix: OpMix, core: str, total: float, kb: KnowledgeBase) -> tuple[float, str]:
+    """Cycles of a float model on a core without an FPU: at least the soft-float library's cost of every MAC
+    and element-wise operation (a float32 throughput entry for the core, else the slowest published one)."""
+    entries = sorted((t for t in kb.throughput.values() if t.dtype == "float32"), key=lambda t: t.macs_per_cycle)
+    if not entries:
+        return total, "no published soft-float figure, hardware-float rate assumed (real latency is higher)"
+    own = [t for t in entries if core in t.cores]
+    entry = own[0] if own else entries[0]
+    ops = mix.conv + mix.pointwise + mix.depthwise + mix.fully_connected + mix.elementwise
+    floor = ops / entry.macs_per_cycle
+    how = f"soft-float at {1 / entry.macs_per_cycle:.0f} cycles per MAC at least ({entry.id}" + \
+        ("" if own else f", measured on {', '.join(entry.cores)}: no figure for {core}") + ")"
+    return max(total, floor), how
 
 
 def active_mw(board: Board) -> float:

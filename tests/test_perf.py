@@ -126,6 +126,13 @@ def test_float_on_a_core_without_fpu_is_flagged_and_slower(kb):
     int8_ms, _ = perf.model_latency_ms(mix, board, fw, None, kb)
     float_ms, basis = perf.model_latency_ms(mix, board, fw, float_recipe, kb)
     assert float_ms > int8_ms and "without FPU" in basis
+    # at least an fmul + fadd library call per MAC (268 cycles, GCC's library on a Cortex-M0), never the
+    # hardware-float rate
+    clock = board.mcu.main_core.clock_mhz * 1e6
+    assert float_ms >= 2e6 * 268 / clock * 1e3 * 0.999 and "cortex-m0-soft-float" in basis
+    fpu_board = kb.boards["nucleo-l4r5zi"]
+    hw_ms, hw_basis = perf.model_latency_ms(mix, fpu_board, fw, float_recipe, kb)
+    assert "soft-float" not in hw_basis and hw_ms < float_ms
 
 
 def test_a_smaller_npu_gets_a_share_of_the_figure_a_larger_one_keeps_it(kb):
