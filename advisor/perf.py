@@ -237,18 +237,20 @@ def throughput_for(core: str, kernel: str, npu: str | None, kb: KnowledgeBase) -
     return resolve(core, kernel, npu, kb)
 
 
-def _throughput_table(kb: KnowledgeBase) -> dict[tuple, list[Throughput]]:
-    """(core, kernel, npu kind) -> the int8 entries, built once per knowledge base."""
-    table = getattr(kb, "_throughput_table", None)
-    if table is None:
-        table = {}
+def _throughput_table(kb: KnowledgeBase, dtype: str = "int8") -> dict[tuple, list[Throughput]]:
+    """(core, kernel, npu kind) -> the entries of one dtype, built once per knowledge base and dtype."""
+    tables = getattr(kb, "_throughput_table", None)
+    if tables is None:
+        tables = kb._throughput_table = {}  # type: ignore[attr-defined]
+    if dtype not in tables:
+        table: dict[tuple, list[Throughput]] = {}
         for t in sorted(kb.throughput.values(), key=lambda t: t.id):
-            if t.dtype != "int8":
+            if t.dtype != dtype:
                 continue
             for core in t.cores:
                 table.setdefault((core, t.kernel, t.npu if t.kernel == "npu" else None), []).append(t)
-        kb._throughput_table = table  # type: ignore[attr-defined]
-    return table
+        tables[dtype] = table
+    return tables[dtype]
 
 
 def class_rates(rate: Rate) -> dict[str, float]:
@@ -315,11 +317,13 @@ def _npu_sized(rate: Rate, board: Board) -> Rate:
     the figure (its memory-bound layers do not speed up), so the estimate errs slow, never fast.
     """
     entry = rate.entry
+    if entry is None or not entry.npu_macs_per_cycle:
+        return rate
     have = board.npu.macs_per_cycle if board.npu else None
-    if entry is None or not entry.npu_macs_per_cycle or not have or have >= entry.npu_macs_per_cycle:
-        if entry is not None and entry.npu_macs_per_cycle and not have:
-            return replace(rate, basis=f"{rate.basis} (the board's NPU size is not published: the "
-                                       f"{entry.npu_macs_per_cycle}-MAC figure)")
+    if not have:
+        return replace(rate, basis=f"{rate.basis} (the board's NPU size is not published: the "
+                                   f"{entry.npu_macs_per_cycle}-MAC figure)")
+    if have >= entry.npu_macs_per_cycle:
         return rate
     factor = have / entry.npu_macs_per_cycle
     scaled = entry.model_copy(update={
@@ -387,13 +391,12 @@ def model_latency_ms(source, board: Board, framework: Framework, recipe: Recipe 
 def _soft_float(mix: OpMix, core: str, total: float, kb: KnowledgeBase) -> tuple[float, str]:
     """Cycles of a float model on a core without an FPU: at least the soft-float library's cost of every MAC
     and element-wise operation (a float32 throughput entry for the core, else the slowest published one)."""
-    entries = sorted((t for t in kb.throughput.values() if t.dtype == "float32"), key=lambda t: t.macs_per_cycle)
-    if not entries:
+    table = _throughput_table(kb, "float32")
+    own = _first(table.get((core, "reference", None), []))
+    entry = own or _first([t for entries in table.values() for t in entries])
+    if entry is None:
         return total, "no published soft-float figure, hardware-float rate assumed (real latency is higher)"
-    own = [t for t in entries if core in t.cores]
-    entry = own[0] if own else entries[0]
-    ops = mix.conv + mix.pointwise + mix.depthwise + mix.fully_connected + mix.elementwise
-    floor = ops / entry.macs_per_cycle
+    floor = sum(getattr(mix, c) for c in CLASSES) / entry.macs_per_cycle
     how = f"soft-float at {1 / entry.macs_per_cycle:.0f} cycles per MAC at least ({entry.id}" + \
         ("" if own else f", measured on {', '.join(entry.cores)}: no figure for {core}") + ")"
     return max(total, floor), how

@@ -160,15 +160,14 @@ def _scale_only(rows: list[Row], beta: np.ndarray) -> dict:
                                         if r.stack == s)) for s in stacks}
 
 
-def _group_fit(rows: list[Row], group: str, cpu: list[Row], priors: dict | None = None):
+def _group_fit(rows: list[Row], group: str, cpu: list[Row]):
     """(full ratio vector, scale per stack, how the ratios were found) for one fit group."""
     mine = [r for r in rows if r.group == group]
-    priors = _PRIORS if priors is None else priors
     if len({r.stack for r in mine}) >= 2:
         beta, scale = fit(mine)
         return _expand(beta), scale, "own ratios"
-    if group in priors:
-        beta, basis = priors[group]
+    if group in _PRIORS:
+        beta, basis = _PRIORS[group]
         return beta, _scale_only(mine, beta), f"fixed ratios: {basis}"
     pooled, _ = fit([r for r in cpu if r.group != group])
     beta, scale = fit(mine, pooled)
@@ -212,23 +211,27 @@ def summary(label: str, ratios: list[float]) -> str:
             f"{inside:.0%} within 0.8-1.25, worst {worst:.2f} (goal: 0.9-1.1, >= 80 %, <= 1.5x)")
 
 
-def print_calibration(rows: list[Row], fits: dict, kb) -> None:
+def loo_ratios(rows: list[Row]) -> list[float]:
+    """Estimate / published per row, each row predicted by the fit redone without it (nan when its stack has no
+    other row)."""
     cpu = [r for r in rows if r.npu is None]
-    print(f"{'board':20} {'stack':22} {'bench':5} {'published':>9} {'in':>6} {'LOO':>6} {'KB':>6}  KB basis")
-    ins, loos, kbs = [], [], []
+    out = []
     for i, row in enumerate(rows):
+        beta, scale, _ = _group_fit(rows[:i] + rows[i + 1:], row.group, [r for r in cpu if r is not row])
+        out.append(predict(row, beta, scale) / row.latency if row.stack in scale else float("nan"))
+    return out
+
+
+def print_calibration(rows: list[Row], fits: dict, kb) -> None:
+    print(f"{'board':20} {'stack':22} {'bench':5} {'published':>9} {'in':>6} {'LOO':>6} {'KB':>6}  KB basis")
+    ins, loos, kbs = [], loo_ratios(rows), []
+    for row, loo in zip(rows, loos):
         beta, scale, _ = fits[row.group]
-        est_in = predict(row, beta, scale)
-        rest = rows[:i] + rows[i + 1:]
-        rest_cpu = [r for r in cpu if r is not row]
-        b2, s2, _ = _group_fit(rest, row.group, rest_cpu)
-        est_loo = predict(row, b2, s2) if row.stack in s2 else float("nan")
         est_kb, basis = _kb_estimate(row, kb)
-        ins.append(est_in / row.latency)
-        loos.append(est_loo / row.latency)
+        ins.append(predict(row, beta, scale) / row.latency)
         kbs.append(est_kb / row.latency)
         print(f"{row.board[:20]:20} {row.stack[1][:22]:22} {row.bench:5} {row.latency:>9.2f} {ins[-1]:>6.2f} "
-              f"{loos[-1]:>6.2f} {kbs[-1]:>6.2f}  {basis[:70]}")
+              f"{loo:>6.2f} {kbs[-1]:>6.2f}  {basis[:70]}")
     for label, ratios in (("in-sample", ins), ("leave-one-out", loos), ("knowledge base (advisor.perf)", kbs)):
         print(summary(label, ratios))
     by: dict = {}

@@ -27,23 +27,13 @@ ROWS = lf.calibration_rows(CALIBRATION, KB)
 PRIOR_ENTRIES = {"tflm-reference": "cortex-m4-reference", "silabs-mvp": "silabs-mvp-npu"}
 
 
-def _loo_ratios() -> list[float]:
-    cpu = [r for r in ROWS if r.npu is None]
-    out = []
-    for i, row in enumerate(ROWS):
-        rest = ROWS[:i] + ROWS[i + 1:]
-        beta, scale, _ = lf._group_fit(rest, row.group, [r for r in cpu if r is not row])
-        out.append(lf.predict(row, beta, scale) / row.latency)
-    return out
-
-
 def test_every_calibration_row_is_used():
     assert len(ROWS) == 52
     assert {r.group for r in ROWS} >= set(PRIOR_ENTRIES)
 
 
 def test_leave_one_out_meets_the_goals():
-    ratios = _loo_ratios()
+    ratios = lf.loo_ratios(ROWS)
     inside = sum(0.8 <= r <= 1.25 for r in ratios) / len(ratios)
     worst = max(max(r, 1 / r) for r in ratios)
     assert 0.9 <= statistics.median(ratios) <= 1.1

@@ -95,12 +95,9 @@ def estimate(board: Board, basis: ModelBasis, fw: Framework, recipe: Recipe, par
     ram_kb = part.arena_kb + ram_rt + buffers + sum(v for v in parts.values() if v is not None)
     flash_kb = part.model_flash_kb + flash_rt
     sram = board.sram_kb
-    ram_avail, flash_avail = memory_avail(board, req)
+    ram_avail, flash_avail = memory_avail(board, req, fw)
     if npu_holds_model(board, fw):
-        # a host loads the model into the accelerator's own memory: that memory is the model's store, and the
-        # runtime is the host's code, not stored on this board
-        flash_kb = part.model_flash_kb
-        flash_avail = min(board.npu.memory_kb, req.flash_budget_kb) if req.flash_budget_kb else board.npu.memory_kb
+        flash_kb = part.model_flash_kb  # the runtime is the host's code, not stored on this board
     floating = is_float(recipe)
     version = req.framework_version if req.framework_version and fw.id == req.framework else None
     latency, latency_basis = model_latency_ms(basis, board, fw, recipe, kb, version=version,
@@ -168,16 +165,20 @@ def npu_holds_model(board: Board, fw: Framework) -> bool:
     return bool(board.npu and board.npu.memory_kb and not board.flash_kb and board.npu.kind in fw.accelerators)
 
 
-def memory_avail(board: Board, req: Requirements) -> tuple[float, float]:
+def memory_avail(board: Board, req: Requirements, fw: Framework | None = None) -> tuple[float, float]:
     """(RAM, flash) the deployment may use, KiB: the board's memory, capped by the questionnaire's budgets.
 
     A budget never raises what the board has: a 512 KB budget on a 256 KB board leaves 256 KB. RAM counts
     external RAM (PSRAM/SDRAM) beside internal SRAM (``uses_ext_ram`` flags a stack that needs it); flash
     counts external flash, and application processors, which boot from removable storage, have no flash limit.
+    For a stack on a host-loaded NPU (``npu_holds_model``) the model's store is the accelerator's own memory.
     """
     ram = float(board.sram_kb + board.ext_ram_kb)
     total_flash = board.flash_kb + board.ext_flash_kb
-    flash = float(total_flash if total_flash or board.class_ == "mcu" else REMOVABLE_STORAGE_KB)
+    if fw is not None and npu_holds_model(board, fw):
+        flash = float(board.npu.memory_kb)
+    else:
+        flash = float(total_flash if total_flash or board.class_ == "mcu" else REMOVABLE_STORAGE_KB)
     if req.ram_budget_kb:
         ram = min(ram, req.ram_budget_kb)
     if req.flash_budget_kb:
