@@ -191,6 +191,21 @@ def test_an_end_to_end_npu_figure_answers_for_the_whole_model(kb):
     cpu_ms, _ = perf.model_latency_ms(mix, board, kb.frameworks["tflite-micro"], None, kb)
     assert ms < cpu_ms / 10
 
+def test_max78000_cnn_runs_ai8x_models_at_the_examples_rate_and_tflm_stays_on_the_cpu(kb):
+    """The MAX78000's accelerator figure answers for ai8x-synthesis only, and each timed example is estimated
+    within the spread of the examples (TFLM on the same board runs on the Cortex-M4F)."""
+    board, fw = kb.boards["max78000fthr"], kb.frameworks["ai8x-synthesis"]
+    assert perf.kernel_for(board, fw) == "npu"
+    entry = kb.throughput["max78000-cnn-ai8x"]
+    for m in entry.measurements:
+        ms, basis = perf.model_latency_ms(perf.OpMix(conv=m.macs, operators=10), board, fw, None, kb)
+        assert basis.startswith("max78000-cnn-ai8x for the whole model"), basis
+        assert 0.6 < ms / m.latency_ms < 1.7, (m.model, ms, m.latency_ms)
+    mix = perf.OpMix(conv=1e7, operators=10)
+    cpu_ms, basis = perf.model_latency_ms(mix, board, kb.frameworks["tflite-micro"], None, kb)
+    assert "max78000" not in basis and cpu_ms > 20 * perf.model_latency_ms(mix, board, fw, None, kb)[0]
+
+
 def test_old_entry_points_still_answer(kb):
     rate = perf.throughput_for("cortex-m4f", "cmsis-nn", None, kb)
     assert rate.macs_per_cycle > 0 and rate.entry is not None
