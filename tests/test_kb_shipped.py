@@ -137,6 +137,15 @@ def test_every_task_but_other_has_a_reference_model(kb):
     assert tasks <= covered, tasks - covered
 
 
+def test_every_reference_model_splits_its_macs_by_operator_class(kb):
+    """Latency is summed per class, and an NPU runs the classes its operator table accelerates: a reference
+    model without a split would fall back to a CPU whole-model figure on an NPU board."""
+    for m in kb.reference_models.values():
+        assert m.work is not None, m.id
+        w = m.work
+        assert abs(w.conv + w.pointwise + w.depthwise + w.fully_connected - m.macs) <= 0.01 * m.macs, m.id
+
+
 def test_every_reference_model_op_is_a_tflite_builtin(kb):
     known = set(kb.operator_sets["tensorflow-lite-ops"].names()) | set(kb.operator_sets["tflite-micro-ops"].names())
     for m in kb.reference_models.values():
