@@ -358,8 +358,15 @@ def model_latency_ms(source, board: Board, framework: Framework, recipe: Recipe 
     cpu_rate = resolve(core.core, kernel if kernel != "npu" else "cmsis-nn", None, kb, framework.id, version)
     if mix is None:
         work = (float(getattr(source, "macs", 0.0)) + float(getattr(source, "other_ops", 0.0))) * scale
-        ms = latency_ms(work, cpu_rate, clock, floating, kb)
-        return ms, f"{cpu_rate.basis}; whole-model figure (no per-class split for this model)"
+        rate, note = cpu_rate, ""
+        if kernel == "npu":
+            npu_rate = _npu_sized(resolve(core.core, "npu", npu_kind, kb, framework.id, version), board)
+            if npu_rate.entry is not None and npu_rate.entry.kernel == "npu" and not framework.operators:
+                rate = npu_rate  # an end-to-end NPU figure needs no split
+            else:
+                note = f"; all on the CPU: without a split the {npu_kind} NPU's share is unknown"
+        ms = latency_ms(work, rate, clock, floating, kb)
+        return ms, f"{rate.basis}; whole-model figure (no per-class split for this model){note}"
     mix = mix.scaled(scale)
     basis = cpu_rate.basis
     extra = 0.0
