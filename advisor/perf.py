@@ -23,13 +23,14 @@ KERNEL_FALLBACK = {"npu": ("cmsis-nn", "esp-nn", "reference"), "vendor": ("cmsis
 # When no figure exists for a core, a core of the same family whose figure is used instead.
 CORE_FALLBACK = {"cortex-m4f": ("cortex-m4",), "cortex-m7": ("cortex-m4",), "cortex-m33": ("cortex-m4",),
                  "cortex-m55": ("cortex-m33", "cortex-m4"), "cortex-m85": ("cortex-m7", "cortex-m4"),
-                 "cortex-m3": ("cortex-m4",), "cortex-m0plus": ("cortex-m4",), "cortex-m0": ("cortex-m4",),
+                 "cortex-m3": ("cortex-m4",), "cortex-m0plus": ("cortex-m4",), "cortex-m0": ("cortex-m0plus", "cortex-m4"),
                  "xtensa-lx7": ("xtensa-lx6",), "riscv32": ("xtensa-lx6",),
                  "arc-em9d": (),  # no published figure maps an ARC core onto another family: the default says so
                  "cortex-a53": ("cortex-m7", "cortex-m4"), "cortex-a72": ("cortex-m7", "cortex-m4"),
                  "cortex-a76": ("cortex-m7", "cortex-m4")}
 # Cores without DSP/SIMD instructions: another core's optimized-library figure would be optimistic for them,
-# so a fallback to another core takes that core's reference-kernel figure only.
+# so a fallback to another core takes that core's reference-kernel figure only, unless that core has no SIMD
+# either (the Cortex-M0 takes the M0+'s plain-C CMSIS-NN figure).
 NO_SIMD = {"cortex-m0", "cortex-m0plus", "cortex-m3", "riscv32"}
 # Cores with the Helium (M-profile vector) extension: a fallback to another core's figure leaves out its
 # 128-bit vector kernels, so it errs slow (by several times on the MLPerf Tiny rows of a Cortex-M85), and says so.
@@ -209,7 +210,7 @@ def resolve(core: str, kernel: str, npu: str | None, kb: KnowledgeBase, framewor
         version = st_version(version)
     for k in (kernel,) + KERNEL_FALLBACK[kernel]:
         for c in (core,) + CORE_FALLBACK.get(core, ()):
-            if c != core and core in NO_SIMD and k != "reference":
+            if c != core and core in NO_SIMD and c not in NO_SIMD and k != "reference":
                 continue
             for tier, entries in enumerate(_candidates(c, k, npu, framework, kb)):
                 entry, why = _pick(entries, version)
@@ -253,16 +254,30 @@ def _throughput_table(kb: KnowledgeBase, dtype: str = "int8") -> dict[tuple, lis
     return tables[dtype]
 
 
+def _known_rates(rate: Rate) -> dict[str, float]:
+    if rate.entry is None or rate.entry.class_rates is None:
+        return {}
+    return {c: v for c, v in rate.entry.class_rates.model_dump().items() if v}
+
+
 def class_rates(rate: Rate) -> dict[str, float]:
-    """MACs per cycle per class for a resolved rate; a class without a figure takes the slowest known one
-    (the whole-model figure when the entry has no class split)."""
-    known = {}
-    if rate.entry is not None and rate.entry.class_rates is not None:
-        known = {c: v for c, v in rate.entry.class_rates.model_dump().items() if v}
+    """MACs per cycle per class for a resolved rate (the whole-model figure when the entry has no class split).
+
+    A MAC class without a figure takes the slowest known MAC class (element-wise work is counted per element,
+    not per MAC, so its rate is not a MAC rate); element-wise without a figure takes the slowest of all.
+    """
+    known = _known_rates(rate)
     if not known:
         return dict.fromkeys(CLASSES, rate.macs_per_cycle)
-    slowest = min(known.values())
-    return {c: known.get(c, slowest) for c in CLASSES}
+    macs = [v for c, v in known.items() if c != "elementwise"]
+    slowest_mac = min(macs) if macs else min(known.values())
+    return {c: known.get(c, slowest_mac if c != "elementwise" else min(known.values())) for c in CLASSES}
+
+
+def unmeasured(mix: OpMix, rate: Rate) -> list[str]:
+    """The classes of the model's work that the entry's class split has no figure for."""
+    known = _known_rates(rate)
+    return [c for c in CLASSES if known and c not in known and getattr(mix, c)]
 
 
 def cycles(mix: OpMix, rate: Rate) -> float:
@@ -386,6 +401,9 @@ def model_latency_ms(source, board: Board, framework: Framework, recipe: Recipe 
             mix = on_cpu
         else:
             basis = f"{cpu_rate.basis} (no {npu_kind} NPU figure: all operators on the CPU)"
+    missing = unmeasured(mix, cpu_rate)
+    if missing:
+        basis += f" ({', '.join(missing)}: no figure in {cpu_rate.entry.id}, its slowest MAC class's rate)"
     total = cycles(mix, cpu_rate) + extra
     if floating:
         total /= float_speed_factor(kb)

@@ -72,11 +72,14 @@ def test_fallbacks_err_slow(kb):
     assert later.entry.framework_versions.min == "9.1" and later.macs_per_cycle > older.macs_per_cycle
     unknown = perf.resolve("cortex-m7", "vendor", None, kb, "st-edge-ai")  # version not known: the slowest
     assert unknown.entry is older.entry
-    # a core without SIMD never borrows another core's optimized-library figure
-    m0 = perf.resolve("cortex-m0plus", "cmsis-nn", None, kb, "tflite-micro")
-    assert m0.entry.kernel == "reference" and "no figure for cortex-m0plus" in m0.basis
+    # a core without SIMD never borrows a SIMD core's optimized-library figure: the Cortex-M3 takes the
+    # M4's reference kernels, the Cortex-M0 the M0+'s plain-C CMSIS-NN figure
+    m3 = perf.resolve("cortex-m3", "cmsis-nn", None, kb, "tflite-micro")
+    assert m3.entry.kernel == "reference" and "no figure for cortex-m3" in m3.basis
     optimized = perf.resolve("cortex-m4", "cmsis-nn", None, kb, "tflite-micro")
-    assert m0.macs_per_cycle < optimized.macs_per_cycle
+    assert m3.macs_per_cycle < optimized.macs_per_cycle
+    m0 = perf.resolve("cortex-m0", "cmsis-nn", None, kb, "tflite-micro")
+    assert m0.entry.id == "cortex-m0plus-cmsis-nn" and "no figure for cortex-m0 " in m0.basis
     # a Helium core without its own figure takes a scalar core's, and the basis says that errs slow
     m85 = perf.resolve("cortex-m85", "cmsis-nn", None, kb, "tflite-micro")
     assert m85.entry is not None and "cortex-m85" not in m85.entry.cores and "no Helium vector unit" in m85.basis
@@ -209,6 +212,25 @@ def test_max78000_cnn_runs_ai8x_models_at_the_examples_rate_and_tflm_stays_on_th
     whole = SimpleNamespace(source="profile", name="m", macs=1e7, op_mix=(), other_ops=0.0)
     ms, basis = perf.model_latency_ms(whole, board, fw, None, kb)
     assert basis.startswith("max78000-cnn-ai8x") and ms == pytest.approx(1e7 / (entry.macs_per_cycle * 1e8) * 1e3)
+
+
+def test_cortex_m0plus_has_its_own_measured_figure_and_names_the_classes_it_lacks(kb):
+    """The RP2040 benchmark's person_detect is estimated as measured (at the board's clock); a class the
+    benchmark has no operator of takes the slowest measured MAC class, and the basis says so."""
+    entry = kb.throughput["cortex-m0plus-cmsis-nn"]
+    board, fw = kb.boards["raspberry-pi-pico"], kb.frameworks["tflite-micro"]
+    w = kb.reference_models["tflm-person-detection"].work
+    mix = perf.OpMix(w.conv, w.pointwise, w.depthwise, w.fully_connected, w.elementwise, w.operators)
+    measured = entry.measurements[0]
+    ms, basis = perf.model_latency_ms(mix, board, fw, None, kb, clock_mhz=measured.clock_mhz)
+    assert basis == "cortex-m0plus-cmsis-nn" and ms == pytest.approx(measured.latency_ms, rel=0.02)
+    conv = perf.OpMix(conv=1e6, operators=1)
+    ms, basis = perf.model_latency_ms(conv, board, fw, None, kb)
+    rates = perf.class_rates(perf.resolve("cortex-m0plus", "cmsis-nn", None, kb, "tflite-micro"))
+    assert rates["conv"] == min(entry.class_rates.pointwise, entry.class_rates.depthwise)
+    assert "conv: no figure in cortex-m0plus-cmsis-nn" in basis
+    # slower per cycle than the Cortex-M4 reference-kernel figure this core used to borrow
+    assert entry.macs_per_cycle < kb.throughput["cortex-m4-reference"].macs_per_cycle
 
 
 def test_old_entry_points_still_answer(kb):
