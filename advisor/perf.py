@@ -208,22 +208,27 @@ def resolve(core: str, kernel: str, npu: str | None, kb: KnowledgeBase, framewor
     """The throughput entry for a core, kernel family, NPU, framework and version, falling back to safer ones."""
     if framework == "st-edge-ai":
         version = st_version(version)
-    for k in (kernel,) + KERNEL_FALLBACK[kernel]:
-        for c in (core,) + CORE_FALLBACK.get(core, ()):
-            if c != core and core in NO_SIMD and c not in NO_SIMD and k != "reference":
+    pairs = [(k, c) for k in (kernel,) + KERNEL_FALLBACK[kernel] for c in (core,) + CORE_FALLBACK.get(core, ())]
+    if kernel == "reference" and core in NO_SIMD:
+        # the core's own plain-C library figure is nearer its reference kernels than a faster core's figure
+        pairs.insert(1, ("cmsis-nn", core))
+    for k, c in pairs:
+        if c != core and core in NO_SIMD and c not in NO_SIMD and k != "reference":
+            continue
+        for tier, entries in enumerate(_candidates(c, k, npu, framework, kb)):
+            entry, why = _pick(entries, version)
+            if entry is None:
                 continue
-            for tier, entries in enumerate(_candidates(c, k, npu, framework, kb)):
-                entry, why = _pick(entries, version)
-                if entry is None:
-                    continue
-                notes = [why] if why else []
-                if (c, k) != (core, kernel):
-                    notes.append(f"no figure for {core} with {kernel} kernels")
-                if c != core and core in HELIUM:
-                    notes.append(f"{c} has no Helium vector unit: real latency is likely several times lower")
-                if tier == 2 and framework:
-                    notes.append(f"no {framework} figure: {entry.framework}'s with the same kernels")
-                return Rate(entry.macs_per_cycle, entry.id + (f" ({'; '.join(notes)})" if notes else ""), entry)
+            notes = [why] if why else []
+            if (c, k) != (core, kernel):
+                notes.append(f"no figure for {core} with {kernel} kernels")
+            if kernel == "reference" and k != "reference":
+                notes.append("an optimized library's figure: reference kernels run slower")
+            if c != core and core in HELIUM:
+                notes.append(f"{c} has no Helium vector unit: real latency is likely several times lower")
+            if tier == 2 and framework:
+                notes.append(f"no {framework} figure: {entry.framework}'s with the same kernels")
+            return Rate(entry.macs_per_cycle, entry.id + (f" ({'; '.join(notes)})" if notes else ""), entry)
     fallback = _first(_throughput_table(kb).get(("cortex-m4", "reference", None), []))
     value = fallback.macs_per_cycle if fallback else 0.1
     return Rate(value, f"{fallback.id if fallback else 'default'} (no figure for {core})", fallback)

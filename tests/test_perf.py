@@ -80,6 +80,10 @@ def test_fallbacks_err_slow(kb):
     assert m3.macs_per_cycle < optimized.macs_per_cycle
     m0 = perf.resolve("cortex-m0", "cmsis-nn", None, kb, "tflite-micro")
     assert m0.entry.id == "cortex-m0plus-cmsis-nn" and "no figure for cortex-m0 " in m0.basis
+    # reference kernels on the M0+ take its own plain-C library figure, not the faster Cortex-M4's, and say so
+    ref = perf.resolve("cortex-m0plus", "reference", None, kb, "tflite-micro")
+    assert ref.entry.id == "cortex-m0plus-cmsis-nn" and "reference kernels run slower" in ref.basis
+    assert ref.macs_per_cycle < perf.resolve("cortex-m4", "reference", None, kb, "tflite-micro").macs_per_cycle
     # a Helium core without its own figure takes a scalar core's, and the basis says that errs slow
     m85 = perf.resolve("cortex-m85", "cmsis-nn", None, kb, "tflite-micro")
     assert m85.entry is not None and "cortex-m85" not in m85.entry.cores and "no Helium vector unit" in m85.basis
