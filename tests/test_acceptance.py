@@ -26,7 +26,7 @@ CASES = sorted((Path(__file__).parent / "acceptance").glob("*.yaml"))
 # sources state them, and the pitfalls that foresee the problems hit raised them to 23 / 20 / 20 / 3).
 # NOTE: most framework hits now come from a framework the case's sources name (framework: prefer); the table
 # also prints the hits among cases that name none, which is what the ranking alone decides.
-FLOORS = {"board in top 3": 24, "framework top-1": 20, "compression top-1": 21, "problems flagged": 3}
+FLOORS = {"board in top 3": 24, "framework top-1": 21, "compression top-1": 21, "problems flagged": 3}
 GOALS = {"board in top 3": 0.80, "framework top-1": 0.80, "compression top-1": 0.80, "problems flagged": 0.70}
 KB = load_kb()
 
