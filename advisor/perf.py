@@ -23,7 +23,8 @@ KERNEL_FALLBACK = {"npu": ("cmsis-nn", "esp-nn", "reference"), "vendor": ("cmsis
 # When no figure exists for a core, a core of the same family whose figure is used instead.
 CORE_FALLBACK = {"cortex-m4f": ("cortex-m4",), "cortex-m7": ("cortex-m4",), "cortex-m33": ("cortex-m4",),
                  "cortex-m55": ("cortex-m33", "cortex-m4"), "cortex-m85": ("cortex-m7", "cortex-m4"),
-                 "cortex-m3": ("cortex-m4",), "cortex-m0plus": ("cortex-m4",), "cortex-m0": ("cortex-m0plus", "cortex-m4"),
+                 "cortex-m3": ("cortex-m4",), "cortex-m0plus": ("cortex-m4",),
+                 "cortex-m0": ("cortex-m0plus", "cortex-m4"),
                  "xtensa-lx7": ("xtensa-lx6",), "riscv32": ("xtensa-lx6",),
                  "arc-em9d": (),  # no published figure maps an ARC core onto another family: the default says so
                  "cortex-a53": ("cortex-m7", "cortex-m4"), "cortex-a72": ("cortex-m7", "cortex-m4"),
