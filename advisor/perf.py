@@ -24,7 +24,7 @@ KERNEL_FALLBACK = {"npu": ("cmsis-nn", "esp-nn", "reference"), "vendor": ("cmsis
 CORE_FALLBACK = {"cortex-m4f": ("cortex-m4",), "cortex-m7": ("cortex-m4",), "cortex-m33": ("cortex-m4",),
                  "cortex-m55": ("cortex-m33", "cortex-m4"), "cortex-m85": ("cortex-m7", "cortex-m4"),
                  "cortex-m3": ("cortex-m4",), "cortex-m0plus": ("cortex-m4",),
-                 "cortex-m0": ("cortex-m0plus", "cortex-m4"),
+                 "cortex-m0": ("cortex-m0plus", "cortex-m4"), "avr8": ("cortex-m0plus",),
                  "xtensa-lx7": ("xtensa-lx6",), "riscv32": ("xtensa-lx6",),
                  "arc-em9d": (),  # no published figure maps an ARC core onto another family: the default says so
                  "cortex-a53": ("cortex-m7", "cortex-m4"), "cortex-a72": ("cortex-m7", "cortex-m4"),
@@ -32,7 +32,10 @@ CORE_FALLBACK = {"cortex-m4f": ("cortex-m4",), "cortex-m7": ("cortex-m4",), "cor
 # Cores without DSP/SIMD instructions: another core's optimized-library figure would be optimistic for them,
 # so a fallback to another core takes that core's reference-kernel figure only, unless that core has no SIMD
 # either (the Cortex-M0 takes the M0+'s plain-C CMSIS-NN figure).
-NO_SIMD = {"cortex-m0", "cortex-m0plus", "cortex-m3", "riscv32"}
+NO_SIMD = {"cortex-m0", "cortex-m0plus", "cortex-m3", "riscv32", "avr8"}
+# Cores slower per cycle than the figure they fall back to, by an unmeasured factor: the basis says so.
+CORE_CAVEAT = {"avr8": "an 8-bit core with no 32-bit multiply-accumulate: real latency is likely several times "
+                       "higher (no published AVR figure)"}
 # Cores with the Helium (M-profile vector) extension: a fallback to another core's figure leaves out its
 # 128-bit vector kernels, so it errs slow (by several times on the MLPerf Tiny rows of a Cortex-M85), and says so.
 HELIUM = {"cortex-m55", "cortex-m85"}
@@ -211,8 +214,10 @@ def resolve(core: str, kernel: str, npu: str | None, kb: KnowledgeBase, framewor
         version = st_version(version)
     pairs = [(k, c) for k in (kernel,) + KERNEL_FALLBACK[kernel] for c in (core,) + CORE_FALLBACK.get(core, ())]
     if kernel == "reference" and core in NO_SIMD:
-        # the core's own plain-C library figure is nearer its reference kernels than a faster core's figure
-        pairs.insert(1, ("cmsis-nn", core))
+        # a plain-C library figure of this core, or of another core without SIMD, is nearer its reference
+        # kernels than a faster core's reference figure
+        plain = [("cmsis-nn", c) for c in (core,) + CORE_FALLBACK.get(core, ()) if c == core or c in NO_SIMD]
+        pairs[1:1] = plain
     for k, c in pairs:
         if c != core and core in NO_SIMD and c not in NO_SIMD and k != "reference":
             continue
@@ -225,6 +230,8 @@ def resolve(core: str, kernel: str, npu: str | None, kb: KnowledgeBase, framewor
                 notes.append(f"no figure for {core} with {kernel} kernels")
             if kernel == "reference" and k != "reference":
                 notes.append("an optimized library's figure: reference kernels run slower")
+            if c != core and core in CORE_CAVEAT:
+                notes.append(CORE_CAVEAT[core])
             if c != core and core in HELIUM:
                 notes.append(f"{c} has no Helium vector unit: real latency is likely several times lower")
             if tier == 2 and framework:

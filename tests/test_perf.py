@@ -84,6 +84,10 @@ def test_fallbacks_err_slow(kb):
     ref = perf.resolve("cortex-m0plus", "reference", None, kb, "tflite-micro")
     assert ref.entry.id == "cortex-m0plus-cmsis-nn" and "reference kernels run slower" in ref.basis
     assert ref.macs_per_cycle < perf.resolve("cortex-m4", "reference", None, kb, "tflite-micro").macs_per_cycle
+    assert perf.resolve("cortex-m0", "reference", None, kb, "tflite-micro").entry.id == "cortex-m0plus-cmsis-nn"
+    # an 8-bit AVR has no figure: the slowest 32-bit core's, with the caveat that it is still optimistic
+    avr = perf.resolve("avr8", "reference", None, kb, "emlearn")
+    assert avr.entry.id == "cortex-m0plus-cmsis-nn" and "8-bit core" in avr.basis
     # a Helium core without its own figure takes a scalar core's, and the basis says that errs slow
     m85 = perf.resolve("cortex-m85", "cmsis-nn", None, kb, "tflite-micro")
     assert m85.entry is not None and "cortex-m85" not in m85.entry.cores and "no Helium vector unit" in m85.basis
