@@ -202,6 +202,7 @@ def test_an_end_to_end_npu_figure_answers_for_the_whole_model(kb):
     cpu_ms, _ = perf.model_latency_ms(mix, board, kb.frameworks["tflite-micro"], None, kb)
     assert ms < cpu_ms / 10
 
+
 def test_max78000_cnn_runs_ai8x_models_at_the_examples_rate_and_tflm_stays_on_the_cpu(kb):
     """The MAX78000's accelerator figure answers for ai8x-synthesis only, and each timed example is estimated
     within the spread of the examples (TFLM on the same board runs on the Cortex-M4F)."""
