@@ -282,9 +282,9 @@ def class_rates(rate: Rate) -> dict[str, float]:
     known = _known_rates(rate)
     if not known:
         return dict.fromkeys(CLASSES, rate.macs_per_cycle)
-    macs = [v for c, v in known.items() if c != "elementwise"]
-    slowest_mac = min(macs) if macs else min(known.values())
-    return {c: known.get(c, slowest_mac if c != "elementwise" else min(known.values())) for c in CLASSES}
+    slowest = min(known.values())
+    slowest_mac = min((v for c, v in known.items() if c != "elementwise"), default=slowest)
+    return {c: known.get(c, slowest if c == "elementwise" else slowest_mac) for c in CLASSES}
 
 
 def unmeasured(mix: OpMix, rate: Rate) -> list[str]:
@@ -384,36 +384,34 @@ def model_latency_ms(source, board: Board, framework: Framework, recipe: Recipe 
     npu_kind = board.npu.kind if board.npu else None
     mix = mix_of(source, kb)
     cpu_rate = resolve(core.core, kernel if kernel != "npu" else "cmsis-nn", None, kb, framework.id, version)
+    npu_rate = _npu_sized(resolve(core.core, "npu", npu_kind, kb, framework.id, version), board) \
+        if kernel == "npu" else None
+    has_npu = npu_rate is not None and npu_rate.entry is not None and npu_rate.entry.kernel == "npu"
+    # no operator table to split by: the NPU figure, timed end to end (NPU and CPU together), answers for
+    # the whole model
+    end_to_end = has_npu and not framework.operators
     if mix is None:
         work = (float(getattr(source, "macs", 0.0)) + float(getattr(source, "other_ops", 0.0))) * scale
-        rate, note = cpu_rate, ""
-        if kernel == "npu":
-            npu_rate = _npu_sized(resolve(core.core, "npu", npu_kind, kb, framework.id, version), board)
-            if npu_rate.entry is not None and npu_rate.entry.kernel == "npu" and not framework.operators:
-                rate = npu_rate  # an end-to-end NPU figure needs no split
-            else:
-                note = f"; all on the CPU: without a split the {npu_kind} NPU's share is unknown"
+        rate = npu_rate if end_to_end else cpu_rate
+        note = f"; all on the CPU: without a split the {npu_kind} NPU's share is unknown" \
+            if kernel == "npu" and not end_to_end else ""
         ms = latency_ms(work, rate, clock, floating, kb)
         return ms, f"{rate.basis}; whole-model figure (no per-class split for this model){note}"
     mix = mix.scaled(scale)
     basis = cpu_rate.basis
     extra = 0.0
-    if kernel == "npu":
-        npu_rate = _npu_sized(resolve(core.core, "npu", npu_kind, kb, framework.id, version), board)
-        if npu_rate.entry is not None and npu_rate.entry.kernel == "npu" and not framework.operators:
-            # no operator table to split by: the NPU figure, timed end to end (NPU and CPU together), answers
-            # for the whole model
-            extra = cycles(mix, npu_rate)
-            basis = f"{npu_rate.basis} for the whole model (an end-to-end NPU figure; {framework.id} publishes " \
-                    "no operator table to split by)"
-            mix = OpMix()
-        elif npu_rate.entry is not None and npu_rate.entry.kernel == "npu":
-            on_npu, on_cpu = npu_split(mix, framework, kb)
-            extra = cycles(on_npu, npu_rate)
-            basis = f"{npu_rate.basis} for NPU operators; {cpu_rate.basis} for the rest"
-            mix = on_cpu
-        else:
-            basis = f"{cpu_rate.basis} (no {npu_kind} NPU figure: all operators on the CPU)"
+    if end_to_end:
+        extra = cycles(mix, npu_rate)
+        basis = f"{npu_rate.basis} for the whole model (an end-to-end NPU figure; {framework.id} publishes " \
+                "no operator table to split by)"
+        mix = OpMix()
+    elif has_npu:
+        on_npu, on_cpu = npu_split(mix, framework, kb)
+        extra = cycles(on_npu, npu_rate)
+        basis = f"{npu_rate.basis} for NPU operators; {cpu_rate.basis} for the rest"
+        mix = on_cpu
+    elif kernel == "npu":
+        basis = f"{cpu_rate.basis} (no {npu_kind} NPU figure: all operators on the CPU)"
     missing = unmeasured(mix, cpu_rate)
     if missing:
         basis += f" ({', '.join(missing)}: no figure in {cpu_rate.entry.id}, its slowest MAC class's rate)"

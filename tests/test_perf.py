@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -217,7 +218,6 @@ def test_max78000_cnn_runs_ai8x_models_at_the_examples_rate_and_tflm_stays_on_th
     cpu_ms, basis = perf.model_latency_ms(mix, board, kb.frameworks["tflite-micro"], None, kb)
     assert "max78000" not in basis and cpu_ms > 20 * perf.model_latency_ms(mix, board, fw, None, kb)[0]
     # a model with no per-class split still gets the accelerator's end-to-end figure
-    from types import SimpleNamespace
     whole = SimpleNamespace(source="profile", name="m", macs=1e7, op_mix=(), other_ops=0.0)
     ms, basis = perf.model_latency_ms(whole, board, fw, None, kb)
     assert basis.startswith("max78000-cnn-ai8x") and ms == pytest.approx(1e7 / (entry.macs_per_cycle * 1e8) * 1e3)
