@@ -15,6 +15,7 @@ from advisor.kb.load import load_kb
 from advisor.problems import ProblemError
 from advisor.profile.basis import basis_for
 from advisor.questionnaire.requirements import from_mapping, load_requirements
+from advisor.solve.estimate import ext_ram_counted, memory_avail, ram_avail_basis
 from advisor.solve.solver import solve
 
 from conftest import ROOT
@@ -43,6 +44,27 @@ def test_a_budget_caps_the_board_memory_never_raises_it():
     # and a budget below the board's memory still caps it
     small = _req(task="visual-wake-words", memory={"ram_kb": 100})
     assert all(c.est["ram_avail_kb"] <= 100 for c in solve(small, KB, basis_for(small, KB)).candidates)
+
+
+def test_external_ram_counts_only_where_the_framework_can_hold_its_arena_there():
+    """The STM32F746G-DISCO has 320 KB SRAM and 8 MB SDRAM: TFLM's arena (a buffer the application places) may
+    go to the SDRAM, TinyEngine's is not known to, so its stacks get the internal SRAM only, and say why."""
+    board = KB.boards["stm32f746g-disco"]
+    tflm, tiny = KB.frameworks["tflite-micro"], KB.frameworks["tinyengine"]
+    assert board.sram_kb == 320 and board.ext_ram_kb == 8192 and tiny.runtime.arena_external_ram is None
+    req = _req(task="visual-wake-words", os="rtos")
+    assert ext_ram_counted(board, tflm) and not ext_ram_counted(board, tiny)
+    assert memory_avail(board, req, tflm)[0] == 320 + 8192 and memory_avail(board, req, tiny)[0] == 320
+    assert "is not counted: tinyengine is not known to place its arena there" in ram_avail_basis(board, req, tiny, 320)
+    # an application processor's DRAM is its main memory whatever the framework
+    pi = KB.boards["raspberry-pi-4-model-b"]
+    assert ext_ram_counted(pi, KB.frameworks["tensorflow-lite"])
+    # the float32 VWW stack (about 611 KB) runs from the SDRAM with TFLM, and its latency says it assumes SRAM speed
+    sol = solve(req, KB, basis_for(req, KB))
+    fl = [c for c in _stack(sol, "stm32f746g-disco", "float32") if c.framework == "tflite-micro"]
+    assert fl and all(c.est["uses_ext_ram"] and "arena in external RAM" in c.latency_basis for c in fl)
+    ints = [c for c in _stack(sol, "stm32f746g-disco", "int8-ptq") if c.framework == "tflite-micro"]
+    assert ints and not any(c.est["uses_ext_ram"] or "external RAM" in c.latency_basis for c in ints)
 
 
 def test_the_reference_model_is_chosen_to_fit_the_budget():

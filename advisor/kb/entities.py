@@ -139,6 +139,7 @@ class Board(Entity):
 class Runtime(Strict):
     flash_kb: Optional[float] = None
     ram_kb: Optional[float] = None
+    arena_external_ram: Optional[bool] = None  # None: unknown, so external RAM is not counted
     note: str
 
 

@@ -17,6 +17,7 @@ from advisor.kb.entities import Board, Framework, Recipe
 from advisor.perf import Rate, active_mw, energy_mj, is_float, model_latency_ms
 from advisor.profile.basis import ModelBasis
 from advisor.questionnaire.requirements import Requirements
+from advisor.rules.core import format_value
 
 KIB = 1024.0
 # Bytes per weight relative to int8, and per activation relative to int8, for each numeric scheme.
@@ -96,12 +97,15 @@ def estimate(board: Board, basis: ModelBasis, fw: Framework, recipe: Recipe, par
     flash_kb = part.model_flash_kb + flash_rt
     sram = board.sram_kb
     ram_avail, flash_avail = memory_avail(board, req, fw)
+    uses_ext = ram_avail > sram and ram_kb * (1.0 + req.memory_margin_pct / 100.0) > sram
     if npu_holds_model(board, fw):
         flash_kb = part.model_flash_kb  # the runtime is the host's code, not stored on this board
     floating = is_float(recipe)
     version = req.framework_version if req.framework_version and fw.id == req.framework else None
     latency, latency_basis = model_latency_ms(basis, board, fw, recipe, kb, version=version,
                                               scale=part.macs / basis.macs if basis.macs else 1.0)
+    if uses_ext:
+        latency_basis += EXT_RAM_LATENCY_NOTE
     active = active_mw(board)
     duty = min(1.0, latency / 1e3 * req.inferences_per_s)
     power = power_parts(board, req, active, duty)
@@ -115,7 +119,7 @@ def estimate(board: Board, basis: ModelBasis, fw: Framework, recipe: Recipe, par
         "accuracy_drop_best_pp": part.accuracy_drop_best_pp,
         "unsupported_ops": unsupported,
         "float_ops_on_mcu": list(basis.ops) if floating and board.class_ == "mcu" else [],
-        "uses_ext_ram": ram_avail > sram and ram_kb * (1.0 + req.memory_margin_pct / 100.0) > sram,
+        "uses_ext_ram": uses_ext, "ram_avail_basis": ram_avail_basis(board, req, fw, ram_avail),
         "buffers_kb": buffers, "runtime_ram_kb": ram_rt, "radio_ram_kb": parts.get("radio") or 0.0,
         "os_ram_kb": parts.get("os") or 0.0, "stack_ram_kb": parts.get("stack") or 0.0,
         "ram_unknown": unknown + (["runtime"] if not ram_rt else []),
@@ -165,15 +169,51 @@ def npu_holds_model(board: Board, fw: Framework) -> bool:
     return bool(board.npu and board.npu.memory_kb and not board.flash_kb and board.npu.kind in fw.accelerators)
 
 
+# No knowledge-base source measures how much slower a model runs with its arena in external RAM on any board here
+# (it depends on the cache, the bus and the access pattern), so the estimate does not scale for it and says so.
+EXT_RAM_LATENCY_NOTE = ("; arena in external RAM: this latency assumes internal-SRAM speed, and the slowdown "
+                        "is not published for this board (unknown)")
+
+
+def ext_ram_counted(board: Board, fw: Framework | None) -> bool:
+    """Whether the board's external RAM (PSRAM/SDRAM) can hold the stack's tensor arena.
+
+    On an application processor external DRAM is the main memory. On a microcontroller it counts only when the
+    framework is known to place its arena there (``runtime.arena_external_ram``); unknown is not counted.
+    """
+    if not board.ext_ram_kb:
+        return False
+    if board.class_ != "mcu" or fw is None:
+        return True
+    return fw.runtime.arena_external_ram is True
+
+
+def ram_avail_basis(board: Board, req: Requirements, fw: Framework | None, ram_avail: float) -> str:
+    """What the RAM available is made of, for explanations: internal SRAM, external RAM and a budget cap."""
+    sram, ext = format_value(float(board.sram_kb)), format_value(float(board.ext_ram_kb))
+    if not board.ext_ram_kb or board.class_ != "mcu":
+        parts = f"{format_value(float(board.sram_kb + board.ext_ram_kb))} KB on the board"
+    elif ext_ram_counted(board, fw):
+        parts = f"{sram} KB internal SRAM + {ext} KB external RAM"
+    else:
+        why = ("cannot place its arena there" if fw.runtime.arena_external_ram is False
+               else "is not known to place its arena there")
+        parts = f"{sram} KB internal SRAM; the {ext} KB external RAM is not counted: {fw.id} {why}"
+    if req.ram_budget_kb and req.ram_budget_kb <= ram_avail:
+        parts += f"; capped by the {format_value(float(req.ram_budget_kb))} KB RAM budget"
+    return parts
+
+
 def memory_avail(board: Board, req: Requirements, fw: Framework | None = None) -> tuple[float, float]:
     """(RAM, flash) the deployment may use, KiB: the board's memory, capped by the questionnaire's budgets.
 
     A budget never raises what the board has: a 512 KB budget on a 256 KB board leaves 256 KB. RAM counts
-    external RAM (PSRAM/SDRAM) beside internal SRAM (``uses_ext_ram`` flags a stack that needs it); flash
-    counts external flash, and application processors, which boot from removable storage, have no flash limit.
-    For a stack on a host-loaded NPU (``npu_holds_model``) the model's store is the accelerator's own memory.
+    external RAM (PSRAM/SDRAM) beside internal SRAM where the framework can keep its arena there
+    (``ext_ram_counted``; ``uses_ext_ram`` flags a stack that needs it); flash counts external flash, and
+    application processors, which boot from removable storage, have no flash limit. For a stack on a
+    host-loaded NPU (``npu_holds_model``) the model's store is the accelerator's own memory.
     """
-    ram = float(board.sram_kb + board.ext_ram_kb)
+    ram = float(board.sram_kb + (board.ext_ram_kb if ext_ram_counted(board, fw) else 0))
     total_flash = board.flash_kb + board.ext_flash_kb
     if fw is not None and npu_holds_model(board, fw):
         flash = float(board.npu.memory_kb)
