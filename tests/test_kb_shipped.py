@@ -125,9 +125,12 @@ def test_tflm_operator_set_claims_core_int8_kernels(kb):
 def test_throughput_figures_are_the_median_of_their_measurements(kb):
     import statistics
     for t in kb.throughput.values():
+        assert (t.kernel == "npu") == bool(t.npu), t.id
+        if not t.measurements:  # derived from kernel timings instead (tests/test_perf.py checks the derivation)
+            assert t.scaled_by_kernels and t.kernel_timings, t.id
+            continue
         median = statistics.median(m.macs_per_cycle for m in t.measurements)
         assert abs(t.macs_per_cycle / median - 1.0) < 0.02, (t.id, t.macs_per_cycle, median)
-        assert (t.kernel == "npu") == bool(t.npu), t.id
 
 
 def test_every_task_but_other_has_a_reference_model(kb):

@@ -226,7 +226,10 @@ def test_a_run_report_has_every_section_in_json_against_the_schema(digits_run):
     score = data["ranking"]["rows"][0]
     assert abs(sum(v for v in score["terms"].values() if v is not None) - score["score"]) < 0.005
     assert data["next_steps"]["record"][0]["host"] == tflm["checksum"]
-    assert data["projects"] and all(p.startswith("firmware/arduino/") for p in data["projects"])
+    # one project skeleton per platform the recommended board runs (arduino, esp-idf or zephyr among its os)
+    board = data["recommendation"]["board"]
+    platforms = {p.split("/")[1] for p in data["projects"]}
+    assert platforms and platforms <= set(load_kb().boards[board].os) & {"arduino", "esp-idf", "zephyr"}, platforms
 
 
 def test_status_says_what_was_proved_where(digits_run):

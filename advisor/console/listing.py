@@ -52,7 +52,8 @@ def rows(kb: KnowledgeBase, kind: str) -> tuple[list[str], list[list[str]]]:
     if kind == "throughput":
         return (["id", "cores", "kernel", "MACs/cycle", "measurements"],
                 [[t.id, _j(t.cores), t.kernel + (f" ({t.npu})" if t.npu else ""), format_value(t.macs_per_cycle),
-                  str(len(t.measurements))] for t in items])
+                  str(len(t.measurements)) if t.measurements else f"{len(t.kernel_timings)} kernel timings"]
+                 for t in items])
     if kind == "constraint":
         compiled = kb.constraints
         return (["id", "stage", "name", "relaxed by"],

@@ -42,6 +42,8 @@ Dtype = Literal[_shared("dtype")]
 DataNeed = Literal[_shared("dataNeed")]
 Task = Literal[_shared("task")]
 InputKind = Literal[_shared("inputKind")]
+OperatorClass = Literal[_shared("operatorClass")]
+BuildPath = Literal[_shared("buildPath")]
 
 
 class Strict(BaseModel):
@@ -352,7 +354,7 @@ class VersionPair(Strict):
     model: str
     board: str
     clock_mhz: float
-    dominant: Literal["conv", "pointwise", "depthwise", "fully_connected", "elementwise"]
+    dominant: OperatorClass
     before: VersionPoint
     after: VersionPoint
     note: str = ""
@@ -370,6 +372,34 @@ class ScaledFrom(Strict):
     pairs: tuple[VersionPair, ...]
 
 
+class KernelTiming(Strict):
+    """One kernel timed alone on hardware through one build path."""
+
+    kernel: str
+    class_: OperatorClass = Field(alias="class")
+    shape: str
+    macs: float
+    path: BuildPath
+    cycles: float
+    board: str
+    clock_mhz: float
+    source: str
+    note: str = ""
+
+    @property
+    def macs_per_cycle(self) -> float:
+        return self.macs / self.cycles
+
+
+class ScaledByKernels(Strict):
+    """Class rates = another entry's x the measured kernel speed-up between two build paths, capped at the kernel."""
+
+    entry: str
+    from_path: BuildPath
+    to_path: BuildPath
+    upstream_factors: Optional[ClassRates] = None
+
+
 class Throughput(Entity):
     name: str
     cores: tuple[CoreName, ...]
@@ -383,8 +413,10 @@ class Throughput(Entity):
     op_overhead_cycles: Optional[float] = None
     npu_macs_per_cycle: Optional[int] = None
     scaled_from: Optional[ScaledFrom] = None
+    scaled_by_kernels: Optional[ScaledByKernels] = None
     fit: str = ""
-    measurements: tuple[Measurement, ...]
+    measurements: tuple[Measurement, ...] = ()
+    kernel_timings: tuple[KernelTiming, ...] = ()
     notes: str = ""
 
 
