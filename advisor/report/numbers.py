@@ -90,6 +90,7 @@ def memory_budget(rec: dict, board) -> dict:
     unknown = [k for k, v in parts.items() if v is None]
     return {"board": rec["board"], "basis": basis,
             "ram": {"total_kb": total, "board_sram_kb": float(board.sram_kb) if board else None,
+                    "avail_basis": e.get("ram_avail_basis"),
                     "parts": [{"name": k, "label": RAM_PART_LABELS[k], "kb": v} for k, v in parts.items()],
                     "unknown": unknown, "left_kb": left,
                     "left_note": "left after the known parts; " + ", ".join(RAM_PART_LABELS[k] for k in unknown) +

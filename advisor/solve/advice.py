@@ -17,7 +17,8 @@ from advisor.solve.solver import Candidate, Solution, pareto_front
 
 SCHEMA_ID = "https://tinyml-advisor.dev/schemas/advice.schema.json"
 EST_FIELDS = ("ram_kb", "ram_avail_kb", "arena_kb", "flash_kb", "flash_avail_kb", "model_flash_kb", "latency_ms",
-              "kernel", "energy_mj", "avg_power_mw", "battery_days", "accuracy_drop_pp", "uses_ext_ram")
+              "kernel", "energy_mj", "avg_power_mw", "battery_days", "accuracy_drop_pp", "uses_ext_ram",
+              "ram_avail_basis")
 
 
 def build_advice(sol: Solution, kb: KnowledgeBase, top: int = 5, why: tuple[str, ...] = (),
