@@ -42,8 +42,8 @@ CORE_CAVEAT = {"avr8": "an 8-bit core with no 32-bit multiply-accumulate: real l
                # commit 0532ece), so the M0+ figure is about right, erring slow by some 5 %
                "cortex-m3": "the Cortex-M0+ figure: a Cortex-M3 runs plain-C kernels at about the same rate per "
                             "cycle (TinyMaix ports), so this errs slightly slow"}
-# Cores with the Helium (M-profile vector) extension: a fallback to another core's figure leaves out its
-# 128-bit vector kernels, so it errs slow (by several times on the MLPerf Tiny rows of a Cortex-M85), and says so.
+# Cores with the Helium (M-profile vector) extension: a fallback to a scalar core's figure leaves out the vector
+# kernels, so it errs slow (4-12x on the held-out MLPerf Tiny rows of a Cortex-M85 on the M4 figure), and says so.
 HELIUM = {"cortex-m55", "cortex-m85"}
 CLASSES = ("conv", "pointwise", "depthwise", "fully_connected", "elementwise")
 # The figure ``throughput_for`` (which names no framework) has always answered with for a kernel family: the
@@ -444,11 +444,29 @@ def _soft_float(mix: OpMix, core: str, total: float, kb: KnowledgeBase) -> tuple
     return max(total, floor), how
 
 
-def active_mw(board: Board) -> float:
-    """The board's published active power, 0.0 when unpublished."""
-    return board.power.active_mw if board.power and board.power.active_mw else 0.0
+def ext_ram_counted(board: Board, fw: Framework | None) -> bool:
+    """Whether the board's external RAM (PSRAM/SDRAM) can hold the stack's tensor arena.
+
+    On an application processor external DRAM is the main memory. On a microcontroller it counts only when the
+    framework is known to place its arena there (``runtime.arena_external_ram``); unknown is not counted.
+    """
+    if not board.ext_ram_kb:
+        return False
+    if board.class_ != "mcu" or fw is None:
+        return True
+    return fw.runtime.arena_external_ram is True
 
 
-def energy_mj(latency: float, board: Board) -> float:
+def active_mw(board: Board, npu: bool = False) -> float:
+    """The board's published active power, 0.0 when unpublished; for a stack on the NPU (``npu``) the power
+    published while the NPU runs, where there is one (else the CPU run-mode figure)."""
+    if not board.power:
+        return 0.0
+    if npu and board.power.npu_active_mw:
+        return board.power.npu_active_mw
+    return board.power.active_mw or 0.0
+
+
+def energy_mj(latency: float, board: Board, npu: bool = False) -> float:
     """Energy per inference at the board's active power (0.0 when the board publishes none)."""
-    return latency * active_mw(board) / 1e3
+    return latency * active_mw(board, npu) / 1e3

@@ -12,10 +12,11 @@ import pytest
 import yaml
 
 from advisor.kb.load import load_kb
+from advisor.perf import ext_ram_counted
 from advisor.problems import ProblemError
 from advisor.profile.basis import basis_for
 from advisor.questionnaire.requirements import from_mapping, load_requirements
-from advisor.solve.estimate import ext_ram_counted, memory_avail, ram_avail_basis
+from advisor.solve.estimate import memory_avail, ram_avail_basis
 from advisor.solve.solver import solve
 
 from conftest import ROOT

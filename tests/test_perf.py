@@ -254,6 +254,24 @@ def test_max78000_cnn_runs_ai8x_models_at_the_examples_rate_and_tflm_stays_on_th
     assert basis.startswith("max78000-cnn-ai8x") and ms == pytest.approx(1e7 / (entry.macs_per_cycle * 1e8) * 1e3)
 
 
+def test_max78002_has_its_own_cnn_figure_and_the_power_while_it_runs(kb):
+    """The MAX78002's larger, faster CNN answers with its own figure (the MAX78000's stays on the MAX78000), the
+    vendor's keyword spotter is estimated near its measured time, and a stack on the CNN is charged the power
+    published while the CNN runs, not the Cortex-M4's run-mode figure."""
+    board, fw = kb.boards["max78002-evkit"], kb.frameworks["ai8x-synthesis"]
+    kws = next(m for m in kb.throughput["max78002-cnn-ai8x"].measurements if m.model.startswith("kws20_v3_1"))
+    ms, basis = perf.model_latency_ms(perf.OpMix(conv=kws.macs, operators=10), board, fw, None, kb)
+    assert basis.startswith("max78002-cnn-ai8x") and 0.8 < ms / kws.latency_ms < 1.25
+    _, basis78000 = perf.model_latency_ms(perf.OpMix(conv=kws.macs, operators=10), kb.boards["max78000fthr"], fw,
+                                          None, kb)
+    assert basis78000.startswith("max78000-cnn-ai8x")
+    assert perf.active_mw(board, npu=True) == board.power.npu_active_mw > 10 * perf.active_mw(board)
+    assert perf.energy_mj(ms, board, npu=True) == pytest.approx(ms * board.power.npu_active_mw / 1e3)
+    # a board without an NPU-busy figure keeps its CPU figure for a stack on its NPU
+    other = kb.boards["max78000fthr"]
+    assert other.power.npu_active_mw is None and perf.active_mw(other, npu=True) == other.power.active_mw
+
+
 def test_cortex_m0plus_has_its_own_measured_figure_and_names_the_classes_it_lacks(kb):
     """The RP2040 benchmark's person_detect is estimated as measured (at the board's clock); a class the
     benchmark has no operator of takes the slowest measured MAC class, and the basis says so."""

@@ -97,6 +97,8 @@ class Peripheral(Strict):
 class Power(Strict):
     active_mw: Optional[float] = None
     sleep_mw: Optional[float] = None
+    npu_active_mw: Optional[float] = None
+    npu_conditions: str = ""
     conditions: str
     basis: Optional[Literal["board-measured", "chip-datasheet", "vendor-board-doc"]] = None
     supply_v: Optional[float] = None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from advisor.profile.arena import Plan, plan_arena
-from advisor.perf import energy_mj, kernel_for, model_latency_ms, runtime_kb
+from advisor.perf import energy_mj, ext_ram_counted, kernel_for, model_latency_ms, runtime_kb
 from advisor.kb.base import KnowledgeBase
 from advisor.files import check_input
 from advisor.problems import Problem, ProblemError, did_you_mean, display_path
@@ -256,8 +256,9 @@ def on_board(profile: ModelProfile, kb: KnowledgeBase, board_id: str, framework_
     flash_rt, ram_rt = runtime_kb(fw, kb)
     total_flash = board.flash_kb + board.ext_flash_kb
     estimate = BoardEstimate(board.id, fw.id, kernel, latency_basis, core.clock_mhz, latency,
-                             energy_mj(latency, board), profile.plan.arena_bytes / KIB,
-                             profile.plan.arena_bytes / KIB + ram_rt, board.sram_kb + board.ext_ram_kb,
+                             energy_mj(latency, board, kernel == "npu"), profile.plan.arena_bytes / KIB,
+                             profile.plan.arena_bytes / KIB + ram_rt,
+                             board.sram_kb + (board.ext_ram_kb if ext_ram_counted(board, fw) else 0.0),
                              profile.file_bytes / KIB + flash_rt, float(total_flash), bool(flash_rt))
     bad = [k for k, v in vars(estimate).items() if isinstance(v, float) and not (math.isfinite(v) and v >= 0)]
     if bad:  # NOTE: JSON has no NaN or Infinity; a figure like that means a knowledge-base entry is off

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from advisor.kb.base import KnowledgeBase
 from advisor.kb.entities import Board, Framework, Recipe
-from advisor.perf import Rate, active_mw, energy_mj, is_float, model_latency_ms
+from advisor.perf import Rate, active_mw, energy_mj, ext_ram_counted, is_float, model_latency_ms
 from advisor.profile.basis import ModelBasis
 from advisor.questionnaire.requirements import Requirements
 from advisor.rules.core import format_value
@@ -106,7 +106,8 @@ def estimate(board: Board, basis: ModelBasis, fw: Framework, recipe: Recipe, par
                                               scale=part.macs / basis.macs if basis.macs else 1.0)
     if uses_ext:
         latency_basis += EXT_RAM_LATENCY_NOTE
-    active = active_mw(board)
+    on_npu = kernel == "npu"
+    active = active_mw(board, on_npu)
     duty = min(1.0, latency / 1e3 * req.inferences_per_s)
     power = power_parts(board, req, active, duty)
     avg_mw = sum(v for v in power["parts"].values() if v is not None) if active else 0.0
@@ -114,7 +115,8 @@ def estimate(board: Board, basis: ModelBasis, fw: Framework, recipe: Recipe, par
     return {
         "model_flash_kb": part.model_flash_kb, "flash_kb": flash_kb, "arena_kb": part.arena_kb,
         "ram_kb": ram_kb, "ram_avail_kb": float(ram_avail), "flash_avail_kb": float(flash_avail),
-        "latency_ms": latency, "latency_basis": latency_basis, "kernel": kernel, "energy_mj": energy_mj(latency, board),
+        "latency_ms": latency, "latency_basis": latency_basis, "kernel": kernel,
+        "energy_mj": energy_mj(latency, board, on_npu),
         "avg_power_mw": avg_mw, "battery_days": battery_days, "accuracy_drop_pp": part.accuracy_drop_pp,
         "accuracy_drop_best_pp": part.accuracy_drop_best_pp,
         "unsupported_ops": unsupported,
@@ -173,19 +175,6 @@ def npu_holds_model(board: Board, fw: Framework) -> bool:
 # (it depends on the cache, the bus and the access pattern), so the estimate does not scale for it and says so.
 EXT_RAM_LATENCY_NOTE = ("; arena in external RAM: this latency assumes internal-SRAM speed, and the slowdown "
                         "is not published for this board (unknown)")
-
-
-def ext_ram_counted(board: Board, fw: Framework | None) -> bool:
-    """Whether the board's external RAM (PSRAM/SDRAM) can hold the stack's tensor arena.
-
-    On an application processor external DRAM is the main memory. On a microcontroller it counts only when the
-    framework is known to place its arena there (``runtime.arena_external_ram``); unknown is not counted.
-    """
-    if not board.ext_ram_kb:
-        return False
-    if board.class_ != "mcu" or fw is None:
-        return True
-    return fw.runtime.arena_external_ram is True
 
 
 def ram_avail_basis(board: Board, req: Requirements, fw: Framework | None, ram_avail: float) -> str:
