@@ -457,14 +457,20 @@ def ext_ram_counted(board: Board, fw: Framework | None) -> bool:
     return fw.runtime.arena_external_ram is True
 
 
+def active_power(board: Board, npu: bool = False) -> tuple[float, str]:
+    """The board's published active power (0.0 when unpublished) and what it means; for a stack on the NPU
+    (``npu``) the power published while the NPU runs, where there is one (else the CPU run-mode figure)."""
+    p = board.power
+    if not p:
+        return 0.0, ""
+    if npu and p.npu_active_mw:
+        return p.npu_active_mw, p.npu_conditions
+    return p.active_mw or 0.0, p.conditions
+
+
 def active_mw(board: Board, npu: bool = False) -> float:
-    """The board's published active power, 0.0 when unpublished; for a stack on the NPU (``npu``) the power
-    published while the NPU runs, where there is one (else the CPU run-mode figure)."""
-    if not board.power:
-        return 0.0
-    if npu and board.power.npu_active_mw:
-        return board.power.npu_active_mw
-    return board.power.active_mw or 0.0
+    """The active power ``active_power`` gives, mW."""
+    return active_power(board, npu)[0]
 
 
 def energy_mj(latency: float, board: Board, npu: bool = False) -> float:

@@ -7,6 +7,8 @@ cannot be known, says ``None`` with what is missing -- the templates print "unkn
 
 from __future__ import annotations
 
+from advisor.perf import active_power
+
 KIB = 1024.0
 # The RAM parts the lead's estimate names (advise --json: estimates.ram_parts_kb), in drawing order.
 RAM_PARTS = ("arena", "runtime", "buffers", "stack", "os", "radio")
@@ -104,9 +106,9 @@ def energy(rec: dict, req, board) -> dict:
     """Energy per inference, average power and battery life with the duty-cycle assumptions, or what is missing."""
     e = rec["estimates"]
     power = board.power if board is not None else None
-    # a stack on the NPU runs at the power published while the NPU runs, where there is one (as advise does)
-    on_npu = e.get("kernel") == "npu" and bool(getattr(power, "npu_active_mw", None))
-    active = _num(getattr(power, "npu_active_mw" if on_npu else "active_mw", None)) or None
+    # the figure advise charged: for a stack on the NPU, the power published while it runs, where there is one
+    active, conditions = active_power(board, e.get("kernel") == "npu") if board is not None else (0.0, "")
+    active = _num(active) or None
     sleep = _num(getattr(power, "sleep_mw", None)) or None
     latency = _num(e.get("latency_ms"))
     duty = min(1.0, latency / 1e3 * req.inferences_per_s) if latency is not None else None
@@ -129,7 +131,7 @@ def energy(rec: dict, req, board) -> dict:
                             "duty_cycle": round(duty, 6) if duty is not None else None, "active_mw": active,
                             "sleep_mw": sleep,
                             "power_basis": getattr(power, "basis", None),
-                            "power_conditions": getattr(power, "npu_conditions" if on_npu else "conditions", None)}}
+                            "power_conditions": conditions or None}}
 
 
 def ranking(advice: dict) -> dict:
